@@ -1,0 +1,21 @@
+// `npm run bench [FILTER...]`: runs every bench/*.bench.ts suite (or those whose file name
+// contains a filter) and prints one JSON line per workload (see bench/harness.ts).
+import { readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { runSuite, type BenchSuite } from "./harness.ts";
+
+const dir = dirname(fileURLToPath(import.meta.url));
+const filters = process.argv.slice(2);
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith(".bench.ts"))
+  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+  .sort();
+if (files.length === 0) {
+  console.error("no benchmark suites matched");
+  process.exit(1);
+}
+for (const f of files) {
+  const mod = (await import(pathToFileURL(join(dir, f)).href)) as { suite: BenchSuite };
+  await runSuite(mod.suite);
+}
