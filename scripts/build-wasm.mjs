@@ -7,14 +7,16 @@
 // The build is skipped when neither the sources nor this script changed since the last one.
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const outDir = join(root, "build", "wasm");
+// Per-process output folder and an atomic rename of the generated module, so that two builds
+// running at once (parallel test runs) never leave a half-written file.
+const outDir = join(root, "build", "wasm", String(process.pid));
 const genFile = join(root, "core", "kernels", "wasm", "bytes.generated.ts");
 const asc = join(root, "node_modules", "assemblyscript", "bin", "asc.js");
 
@@ -63,5 +65,7 @@ for (const name of Object.keys(variants)) {
   const bytes = readFileSync(join(outDir, `${name}.wasm`));
   src += `export const ${name.toUpperCase()}_WASM_BASE64: string =\n  ${JSON.stringify(bytes.toString("base64"))};\n`;
 }
-writeFileSync(genFile, src);
+writeFileSync(`${genFile}.${process.pid}.tmp`, src);
+renameSync(`${genFile}.${process.pid}.tmp`, genFile);
+for (const name of Object.keys(variants)) renameSync(join(outDir, `${name}.wasm`), join(outDir, "..", `${name}.wasm`));
 console.log(`wasm: built ${Object.keys(variants).join(", ")} in ${Date.now() - t0} ms`);
