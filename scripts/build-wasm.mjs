@@ -7,7 +7,7 @@
 // The build is skipped when neither the sources nor this script changed since the last one.
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -68,4 +68,5 @@ for (const name of Object.keys(variants)) {
 writeFileSync(`${genFile}.${process.pid}.tmp`, src);
 renameSync(`${genFile}.${process.pid}.tmp`, genFile);
 for (const name of Object.keys(variants)) renameSync(join(outDir, `${name}.wasm`), join(outDir, "..", `${name}.wasm`));
+rmSync(outDir, { recursive: true, force: true });
 console.log(`wasm: built ${Object.keys(variants).join(", ")} in ${Date.now() - t0} ms`);
