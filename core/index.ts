@@ -2,3 +2,10 @@
 export * from "./errors.ts";
 export { defaultVariant, loadKernels, simdSupported } from "./kernels/wasm/instance.ts";
 export type { WasmKernels, WasmVariant } from "./kernels/wasm/instance.ts";
+export * from "./kernels/checksum.ts";
+export * from "./wire/checksum.ts";
+export * from "./crypto/keys.ts";
+export * from "./crypto/hmac.ts";
+export * from "./crypto/random.ts";
+export { LINKTYPE_RAW, PcapWriter, pcapGlobalHeader, pcapRecord, readPcap } from "./pcap/writer.ts";
+export type { PcapRecord, PcapWriterOptions } from "./pcap/writer.ts";
