@@ -10,3 +10,5 @@ export function abiVersion(): u32 {
 export function simdBuild(): u32 {
   return ASC_FEATURE_SIMD ? 1 : 0;
 }
+export * from "./checksum";
+export * from "./assembler";
