@@ -9,5 +9,3 @@ export * from "./crypto/hmac.ts";
 export * from "./crypto/random.ts";
 export { LINKTYPE_RAW, PcapWriter, pcapGlobalHeader, pcapRecord, readPcap } from "./pcap/writer.ts";
 export type { PcapRecord, PcapWriterOptions } from "./pcap/writer.ts";
-export { LINKTYPE_RAW, PcapWriter, pcapGlobalHeader, pcapRecord, readPcap } from "./pcap/writer.ts";
-export type { PcapRecord, PcapWriterOptions } from "./pcap/writer.ts";
