@@ -11,3 +11,5 @@ export function simdBuild(): u32 {
   return ASC_FEATURE_SIMD ? 1 : 0;
 }
 export * from "./checksum";
+export * from "./assembler";
+export * from "./dssmap";

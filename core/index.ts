@@ -9,3 +9,8 @@ export * from "./crypto/hmac.ts";
 export * from "./crypto/random.ts";
 export { LINKTYPE_RAW, PcapWriter, pcapGlobalHeader, pcapRecord, readPcap } from "./pcap/writer.ts";
 export type { PcapRecord, PcapWriterOptions } from "./pcap/writer.ts";
+export * from "./kernels/types.ts";
+export * from "./kernels/factory.ts";
+export { MAX_CAPACITY, TsAssembler, TsReceiveBuffer, WasmAssembler, WasmReceiveBuffer } from "./kernels/reassembly.ts";
+export { TsSendBuffer, WasmSendBuffer } from "./kernels/sendbuf.ts";
+export { TsDssMap, WasmDssMap } from "./kernels/dssmap.ts";
