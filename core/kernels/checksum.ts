@@ -90,14 +90,32 @@ let wordBuf: ArrayBufferLike | null = null;
 let wordLen = -1;
 let words: Uint32Array = new Uint32Array(0);
 
-/** Words between two reductions of the float accumulators (each stays below 2^53). */
-const TS_BLOCK = 1 << 20;
+/** Words per call of `sumWords` (the float sums stay far below 2^53). Small enough that a large
+ * range makes many calls, so the engine optimises the loop through a normal call rather than
+ * only on-stack replacement, which measured 2.5x slower on V8. */
+const TS_BLOCK = 1 << 14;
+
+/** Sum of u32[w, end) as a float (exact: at most 2^14 words of < 2^32 each). */
+function sumWords(u32: Uint32Array, w: number, end: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  const unrolled = end - ((end - w) & 3);
+  while (w < unrolled) {
+    s0 += u32[w]!;
+    s1 += u32[w + 1]!;
+    s0 += u32[w + 2]!;
+    s1 += u32[w + 3]!;
+    w += 4;
+  }
+  while (w < end) s0 += u32[w++]!;
+  return s0 + s1;
+}
 
 /**
  * The pure-TS twin: sums platform-order 32-bit words of the aligned middle of the range (word
  * pairing by memory address, with the edge bytes weighted by their address parity), folds once
  * at the end, and byte-swaps when the pairing by address differs from the pairing counted from
- * `off`. Exact for any length: the float accumulators are reduced every 2^20 words.
+ * `off`. Exact for any length: the float sums are folded every 2^14 words.
  */
 function tsSum(buf: Uint8Array, off: number, len: number, initial: number): number {
   const base = buf.byteOffset;
@@ -125,17 +143,8 @@ function tsSum(buf: Uint8Array, off: number, len: number, initial: number): numb
     const u32 = words;
     while (w < wEnd) {
       const blockEnd = wEnd - w > TS_BLOCK ? w + TS_BLOCK : wEnd;
-      const unrolled = blockEnd - ((blockEnd - w) & 3);
-      while (w < unrolled) {
-        s0 += u32[w]!;
-        s1 += u32[w + 1]!;
-        s0 += u32[w + 2]!;
-        s1 += u32[w + 3]!;
-        w += 4;
-      }
-      while (w < blockEnd) s0 += u32[w++]!;
-      s0 = foldChecksum(s0 + s1);
-      s1 = 0;
+      s0 = foldChecksum(s0 + sumWords(u32, w, blockEnd));
+      w = blockEnd;
     }
     a = w << 2;
   }
