@@ -9,3 +9,6 @@ export { Router } from "./router.ts";
 export type { Route, RouterCounters } from "./router.ts";
 export { SeededRandom, hashLabel } from "./random.ts";
 export * from "./packet.ts";
+export * from "./middleboxes.ts";
+export { finishTcp, rebuildTcp, tcpChecksumOk, tcpInfo, tcpOptions } from "./tcpbytes.ts";
+export type { RawOption, TcpInfo } from "./tcpbytes.ts";

@@ -277,21 +277,29 @@ export class Link {
     this.chain(dir, packet, dir === 0 ? 0 : this.boxes.length - 1);
   }
 
+  private boxContext(dir: Direction, i: number): MiddleboxContext {
+    const ctx: MiddleboxContext = {
+      now: this.clock.now,
+      dir,
+      random: () => this.boxRng.next(),
+      inject: (d: Direction, q: Uint8Array): void => {
+        this.dirs[d].counters.middleboxInjected++;
+        this.chain(d, q, i + (d === 0 ? 1 : -1));
+      },
+      schedule: (delayUs: Micros, fn: (c: MiddleboxContext) => void): void => {
+        this.clock.schedule(this.clock.now + Math.max(0, delayUs), () => fn(this.boxContext(dir, i)));
+      },
+    };
+    return ctx;
+  }
+
   /** Passes a packet through the boxes from index `start` onwards in direction `dir`. */
   private chain(dir: Direction, packet: Uint8Array, start: number): void {
     const step = dir === 0 ? 1 : -1;
     let pkts = [packet];
     for (let i = start; i >= 0 && i < this.boxes.length && pkts.length > 0; i += step) {
       const box = this.boxes[i]!;
-      const ctx: MiddleboxContext = {
-        now: this.clock.now,
-        dir,
-        random: () => this.boxRng.next(),
-        inject: (d: Direction, q: Uint8Array): void => {
-          this.dirs[d].counters.middleboxInjected++;
-          this.chain(d, q, i + (d === 0 ? 1 : -1));
-        },
-      };
+      const ctx = this.boxContext(dir, i);
       const next: Uint8Array[] = [];
       for (const p of pkts) {
         const out = box.process(p, ctx);

@@ -1,15 +1,10 @@
-// A small seeded PRNG for the simulator (xoshiro128** seeded through splitmix32). Every link
-// direction, middlebox and host gets its own stream derived from (seed, stream id), so adding
-// an element to a topology does not perturb the random draws of the others.
+// Seeded randomness for the simulator. The generator is core's SeededRandomSource
+// (xoshiro128**, a RandomSource, so a stream can be handed straight to a TCP / MPTCP engine);
+// this adds uniform floats and integers, and named streams: every link direction, middlebox
+// chain and host gets its own stream derived from (seed, label), so adding an element to a
+// topology does not perturb the random draws of the others.
+import { SeededRandomSource } from "../../core/crypto/random.ts";
 import type { SimRandom } from "./types.ts";
-
-function splitmix32(state: { s: number }): number {
-  state.s = (state.s + 0x9e3779b9) | 0;
-  let z = state.s;
-  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-  return (z ^ (z >>> 16)) >>> 0;
-}
 
 /** Hashes a string label to 32 bits (FNV-1a), for naming streams. */
 export function hashLabel(label: string): number {
@@ -21,52 +16,34 @@ export function hashLabel(label: string): number {
   return h >>> 0;
 }
 
-/** xoshiro128** (Blackman and Vigna), 128-bit state, period 2^128 - 1. */
-export class SeededRandom implements SimRandom {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
+/** The murmur3 32-bit finaliser: a bijective mix. */
+function fmix32(x: number): number {
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x85ebca6b);
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  return (x ^ (x >>> 16)) >>> 0;
+}
 
+/** A seeded generator: a RandomSource (bytes) and a SimRandom (floats, words). */
+export class SeededRandom extends SeededRandomSource implements SimRandom {
   /** A generator for `seed`, optionally a separate stream `stream` of it. */
   constructor(seed: number, stream: number = 0) {
-    const st = { s: (seed ^ Math.imul(stream >>> 0, 0x27d4eb2d)) | 0 };
-    // Mix the stream in twice so nearby (seed, stream) pairs give unrelated states.
-    st.s = (st.s + splitmix32({ s: stream | 0 })) | 0;
-    this.a = splitmix32(st);
-    this.b = splitmix32(st);
-    this.c = splitmix32(st);
-    this.d = splitmix32(st);
-    if ((this.a | this.b | this.c | this.d) === 0) this.a = 1;
+    super(stream === 0 ? seed >>> 0 : fmix32((fmix32(seed >>> 0) + Math.imul(stream >>> 0, 0x9e3779b9)) >>> 0));
   }
 
-  nextU32(): number {
-    const r = Math.imul(rotl(Math.imul(this.b, 5), 7), 9) >>> 0;
-    const t = this.b << 9;
-    this.c ^= this.a;
-    this.d ^= this.b;
-    this.b ^= this.c;
-    this.a ^= this.d;
-    this.c ^= t;
-    this.d = rotl(this.d, 11);
-    return r;
-  }
-
+  /** A uniform number in [0, 1). */
   next(): number {
     return this.nextU32() / 4294967296;
   }
 
-  /** A uniform integer in [0, n) for n >= 1 (n below 2^32). */
+  /** A uniform integer in [0, n) for 1 <= n <= 2^32. */
   nextInt(n: number): number {
     return Math.floor(this.next() * n);
   }
 
-  /** An independent generator derived from this seed and a label. */
+  /** An independent generator derived from a seed and a label. */
   static stream(seed: number, label: string): SeededRandom {
-    return new SeededRandom(seed, hashLabel(label));
+    return new SeededRandom(seed, hashLabel(label) || 1);
   }
-}
-
-function rotl(x: number, k: number): number {
-  return (x << k) | (x >>> (32 - k));
 }

@@ -107,6 +107,11 @@ export interface MiddleboxContext {
    * before this one (a proxy ACK to the sender, a RST, ...).
    */
   inject(dir: Direction, packet: Uint8Array): void;
+  /**
+   * Runs `fn` `delayUs` later with a fresh context at that time (same direction, same box
+   * position): for boxes that hold packets back (coalescing) and release them with `inject`.
+   */
+  schedule(delayUs: Micros, fn: (ctx: MiddleboxContext) => void): void;
 }
 
 /**

@@ -119,3 +119,32 @@ export class SinkHost implements SimHost {
   }
   handleTimeout(): void {}
 }
+
+/** Sends scripted packets at given times on given interfaces, and records what it receives. */
+export class ScriptHost implements SimHost {
+  readonly received: { time: Micros; packet: Uint8Array; iface: number }[] = [];
+  private readonly script: { time: Micros; packet: Uint8Array; iface: number }[];
+  /** Called for each received packet; may return packets to send back at once. */
+  onPacket?: (now: Micros, packet: Uint8Array, iface: number) => Uint8Array[];
+  private readonly replies: Transmit[] = [];
+  constructor(script: { time: Micros; packet: Uint8Array; iface?: number }[] = []) {
+    this.script = script.map((s) => ({ iface: 0, ...s })).sort((x, y) => x.time - y.time);
+  }
+  handlePacket(now: Micros, packet: Uint8Array, iface: number): void {
+    this.received.push({ time: now, packet, iface });
+    for (const r of this.onPacket?.(now, packet, iface) ?? []) this.replies.push({ packet: r, iface });
+  }
+  pollTransmit(now: Micros): Transmit | undefined {
+    const r = this.replies.shift();
+    if (r) return r;
+    if (this.script.length > 0 && this.script[0]!.time <= now) {
+      const s = this.script.shift()!;
+      return { packet: s.packet, iface: s.iface };
+    }
+    return undefined;
+  }
+  pollTimeout(): Micros | undefined {
+    return this.script[0]?.time;
+  }
+  handleTimeout(): void {}
+}
