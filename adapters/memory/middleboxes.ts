@@ -546,4 +546,3 @@ export class FunctionBox implements Middlebox {
   }
 }
 
-export { IPPROTO_TCP, IPPROTO_UDP };
