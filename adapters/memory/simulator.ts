@@ -4,7 +4,8 @@
 import { EventQueue } from "./heap.ts";
 import type { SimEvent } from "./heap.ts";
 import { Link } from "./link.ts";
-import type { LinkClock, LinkEnd } from "./link.ts";
+import type { CapturePoint, LinkClock, LinkEnd } from "./link.ts";
+import type { PcapWriter } from "../../core/pcap/writer.ts";
 import { SeededRandom } from "./random.ts";
 import type { Direction, LinkParams, Micros, SimHost } from "./types.ts";
 
@@ -130,6 +131,16 @@ export class Simulator {
     sb.ifaces.set(b.iface, { link, dir: 1 });
     this.linkList.push(link);
     return link;
+  }
+
+  /**
+   * Starts a pcap tap on every link existing now (both directions), keyed by link name. The
+   * bytes come from `writer.bytes()`; writing files is the runtime adapter's job.
+   */
+  captureAll(point: CapturePoint = "delivery"): Map<string, PcapWriter> {
+    const out = new Map<string, PcapWriter>();
+    for (const l of this.linkList) out.set(l.name, l.capture({ point }));
+    return out;
   }
 
   /** A seeded random stream for a label (hosts, workloads), independent of the links'. */

@@ -128,3 +128,24 @@ test("tshark reads the pcaps: IPv4 UDP and IPv6 TCP with MPTCP, valid checksums,
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("captureAll taps every link; writePcapFiles writes one readable file per link", async () => {
+  const { writePcapFiles } = await import("../../adapters/node/pcap_file.ts");
+  const { readFileSync } = await import("node:fs");
+  const sim = new Simulator({ seed: 1 });
+  const s = new SourceHost({ src: "198.18.0.1", dst: "198.18.0.2", count: 4, size: 100 });
+  const k = new SinkHost();
+  sim.connect({ host: s, iface: 0 }, { host: k, iface: 0 }, { delayUs: 10 }, "a-b link");
+  const caps = sim.captureAll();
+  sim.runUntilIdle(1e6);
+  const dir = mkdtempSync(join(tmpdir(), "mptcp-pcap-"));
+  try {
+    const paths = writePcapFiles(dir, caps, "run1-");
+    assert.deepEqual(paths, [join(dir, "run1-a-b_link.pcap")]);
+    const back = readPcap(new Uint8Array(readFileSync(paths[0]!)))!;
+    assert.equal(back.records.length, 4);
+    assert.ok(back.records.every((r) => r.timeUs === 10));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
