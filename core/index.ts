@@ -14,3 +14,4 @@ export * from "./kernels/factory.ts";
 export { MAX_CAPACITY, TsAssembler, TsReceiveBuffer, WasmAssembler, WasmReceiveBuffer } from "./kernels/reassembly.ts";
 export { TsSendBuffer, WasmSendBuffer } from "./kernels/sendbuf.ts";
 export { TsDssMap, WasmDssMap } from "./kernels/dssmap.ts";
+export * from "./congestion/index.ts";
