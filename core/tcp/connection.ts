@@ -1,0 +1,1553 @@
+// RFC 9293 section 3.10 (event processing) with RFC 5961 (sections 3-5, challenge ACKs),
+// RFC 7323 (window scale, timestamps, PAWS), RFC 2018 + RFC 2883 (SACK, D-SACK), RFC 6675
+// (SACK loss recovery), RFC 6582 (NewReno), RFC 6298 (RTO), RFC 8985 (RACK-TLP), RFC 1122
+// 4.2.3.2 (delayed ACK), RFC 9293 3.8.6 (SWS avoidance, zero-window probes), RFC 5482 (user
+// timeout), RFC 1122 4.2.3.6 (keepalive). State transitions: state.ts.
+//
+// Driver order (DESIGN.md convention 2): after each input (handleSegment / handleTimeout /
+// a command), drain pollTransmit(now) until undefined, then pollEvent() until undefined, then
+// re-arm one timer at pollTimeout().
+import { cubicFactory } from "../congestion/cubic.ts";
+import type { CongestionController } from "../congestion/types.ts";
+import { InvalidArgumentError, InvalidStateError } from "../errors.ts";
+import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from "../wire/seq.ts";
+import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from "../wire/types.ts";
+import type { SackBlock, TcpOptions, TcpSegment } from "../wire/types.ts";
+import { SendBytes, SimpleReceiveBuffer } from "./buffers.ts";
+import type { TcpReceiveBuffer, TcpReceiveBufferFactory } from "./buffers.ts";
+import { DEFAULT_TCP_CONFIG, windowScaleFor } from "./config.ts";
+import { RttEstimator } from "./rtt.ts";
+import { Scoreboard, TxSeg } from "./scoreboard.ts";
+import { canReceiveData, isSynchronized, nextState } from "./state.ts";
+import type { TcpTransition } from "./state.ts";
+import type {
+  TcpCloseReason,
+  TcpConfig,
+  TcpDropReason,
+  TcpEvent,
+  TcpRandom,
+  TcpState,
+  TcpStats,
+  TcpUpperLayer,
+} from "./types.ts";
+
+/** The closed table of timers (DESIGN.md convention 3). */
+export const TcpTimer = {
+  Rto: 0,
+  DelayedAck: 1,
+  Persist: 2,
+  Keepalive: 3,
+  TimeWait: 4,
+  UserTimeout: 5,
+  Tlp: 6,
+  Pacing: 7,
+  Reorder: 8,
+} as const;
+const NTIMERS = 9;
+const OFF = Infinity;
+
+export interface TcpConnectionOptions {
+  localPort: number;
+  remotePort: number;
+  random: TcpRandom;
+  config?: Partial<TcpConfig>;
+  upper?: TcpUpperLayer;
+  /** Receive buffer factory (default: the pure-TS SimpleReceiveBuffer). */
+  receiveBuffer?: TcpReceiveBufferFactory;
+}
+
+interface SackRange {
+  start: number;
+  end: number;
+  stamp: number;
+}
+
+const MAX_HOLES = 32;
+const DUP_THRESH = 3;
+/** RFC 8985 section 7.2: worst-case delayed-ACK time added to the PTO with one segment in flight. */
+const WC_DEL_ACK_US = 200_000;
+
+function readU32(r: TcpRandom): number {
+  const b = new Uint8Array(4);
+  r.fill(b);
+  return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+}
+
+export class TcpConnection {
+  readonly config: Readonly<TcpConfig>;
+  readonly localPort: number;
+  readonly remotePort: number;
+  private readonly random: TcpRandom;
+  private readonly upper: TcpUpperLayer | undefined;
+  private readonly rbFactory: TcpReceiveBufferFactory;
+
+  private st: TcpState = "CLOSED";
+  private closeReason: TcpCloseReason | undefined;
+  private readonly timers: number[] = new Array<number>(NTIMERS).fill(OFF);
+  private readonly events: TcpEvent[] = [];
+  private evHead = 0;
+  private readablePending = false;
+  private writeBlocked = false;
+
+  // ---- send sequence variables (RFC 9293 section 3.3.1)
+  private iss = 0;
+  private sndUna = 0;
+  private sndNxt = 0;
+  private sndWnd = 0;
+  private sndWl1 = 0;
+  private sndWl2 = 0;
+  private maxSndWnd = 0;
+  private sndWscale = 0;
+  private sndMss = 536;
+  private readonly advMss: number;
+  private readonly sendQ: SendBytes;
+  private readonly sb = new Scoreboard();
+  /** Bytes in sendQ already sent once (sendQ index of the next new byte). */
+  private sentBytes = 0;
+  private finQueued = false;
+  private finSent = false;
+  private finSeq = 0;
+  private synPending = false;
+  private synRetrans = 0;
+  private synSentAt = 0;
+  private rstPending: { seq: number; ack: number; withAck: boolean } | undefined;
+
+  // ---- receive sequence variables
+  private irs = 0;
+  private rcvNxt = 0;
+  private rcvAdv = 0;
+  private rcvWscale = 0;
+  private readonly ourWscale: number;
+  private rcvBuf: TcpReceiveBuffer | undefined;
+  private readClosed = false;
+  private peerFin = false;
+  private oooFin: number | undefined;
+  private sackRanges: SackRange[] = [];
+  private sackStamp = 0;
+  private dsack: SackBlock | undefined;
+  private ackPending = false;
+  private segsSinceAck = 0;
+  private quickAcks: number;
+  private probePending = false;
+  private forceSend = false;
+  private persistBackoff = 0;
+  private keepaliveSent = 0;
+  private lastRecvAt = 0;
+
+  // ---- options
+  private wsOk = false;
+  private sackOk = false;
+  private tsOk = false;
+  private tsRecent = 0;
+  private tsRecentAt = 0;
+  private readonly tsOffset: number;
+
+  // ---- RTT, congestion, recovery
+  private readonly rtt: RttEstimator;
+  private ccImpl: CongestionController | undefined;
+  private caState: "open" | "recovery" | "loss" = "open";
+  private recoveryPoint = 0;
+  private dupAcks = 0;
+  private renoSacked = 0;
+  private rtoInARow = 0;
+  private progressAt = 0;
+  private undoRetrans = 0;
+  private undoValid = false;
+  private rackXmit = -1;
+  private rackEndSeq = 0;
+  private rackRtt = 0;
+  private rackReorderSeen = false;
+  private reoWndMult = 1;
+  private dsackRoundEnd: number | undefined;
+  private tlpPending = false;
+  private tlpOutstanding = false;
+  private pacingNext = 0;
+  private challengeWindowStart = -1;
+  private challengeCount = 0;
+  private readonly scratch = new Uint8Array(65536);
+  /** Start sequence numbers of recent retransmissions (to tell spurious ones by D-SACK). */
+  private readonly retransLog = new Set<number>();
+
+  private readonly s: Omit<TcpStats, "state" | "srttUs" | "rttvarUs" | "minRttUs" | "rtoUs" | "cwnd" | "ssthresh" | "inFlight" | "sndWnd" | "rcvWnd" | "sndMss"> = {
+    segmentsIn: 0,
+    segmentsOut: 0,
+    dataSegmentsOut: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
+    bytesAcked: 0,
+    bytesDelivered: 0,
+    retransSegments: 0,
+    retransBytes: 0,
+    fastRetransmits: 0,
+    rtoExpiries: 0,
+    tlpProbes: 0,
+    rackMarkedLost: 0,
+    recoveries: 0,
+    dupAcksIn: 0,
+    sackBlocksIn: 0,
+    dsacksIn: 0,
+    dsacksOut: 0,
+    spuriousRecoveries: 0,
+    spuriousRetransmits: 0,
+    challengeAcks: 0,
+    outOfOrderSegments: 0,
+    zeroWindowProbes: 0,
+    keepaliveProbes: 0,
+    delayedAcks: 0,
+    drops: {},
+  };
+
+  constructor(opts: TcpConnectionOptions) {
+    const cfg: TcpConfig = { ...DEFAULT_TCP_CONFIG, ...(opts.config ?? {}) };
+    if (!(cfg.mss >= 64 && cfg.mss <= 65495)) throw new InvalidArgumentError(`mss out of range: ${cfg.mss}`);
+    if (!(cfg.receiveBufferSize >= 1 && cfg.receiveBufferSize <= 1 << 30)) throw new InvalidArgumentError("receiveBufferSize out of range");
+    if (!(cfg.sendBufferSize >= 1 && cfg.sendBufferSize <= 1 << 30)) throw new InvalidArgumentError("sendBufferSize out of range");
+    if (!Number.isInteger(opts.localPort) || opts.localPort < 0 || opts.localPort > 65535) throw new InvalidArgumentError("bad localPort");
+    if (!Number.isInteger(opts.remotePort) || opts.remotePort < 0 || opts.remotePort > 65535) throw new InvalidArgumentError("bad remotePort");
+    this.config = cfg;
+    this.localPort = opts.localPort;
+    this.remotePort = opts.remotePort;
+    this.random = opts.random;
+    this.upper = opts.upper;
+    this.rbFactory = opts.receiveBuffer ?? ((seq, cap) => new SimpleReceiveBuffer(seq, cap, MAX_HOLES));
+    this.advMss = Math.min(cfg.mss, cfg.mtu - (cfg.ipv6 ? 40 : 20) - 20);
+    this.ourWscale = cfg.windowScaling ? windowScaleFor(cfg.receiveBufferSize) : 0;
+    this.sendQ = new SendBytes(cfg.sendBufferSize);
+    this.quickAcks = cfg.quickAckSegments;
+    this.rtt = new RttEstimator(cfg.initialRtoUs, cfg.minRtoUs, cfg.maxRtoUs);
+    this.tsOffset = readU32(this.random);
+  }
+
+  // =============================================================================== getters
+
+  get state(): TcpState {
+    return this.st;
+  }
+
+  /** Why the connection closed (undefined while open). */
+  get closedReason(): TcpCloseReason | undefined {
+    return this.closeReason;
+  }
+
+  /** Bytes ready for read(). */
+  get readable(): number {
+    return this.rcvBuf?.readable ?? 0;
+  }
+
+  /** Free space in the send buffer. */
+  get writable(): number {
+    return this.upper?.pullData ? 0 : this.sendQ.free;
+  }
+
+  /** Bytes written but not yet acknowledged. */
+  get unacked(): number {
+    return this.sendQ.length;
+  }
+
+  /** The effective send MSS (payload bytes per segment). */
+  get mss(): number {
+    return this.sndMss;
+  }
+
+  get peerFinReceived(): boolean {
+    return this.peerFin;
+  }
+
+  /** Initial send / receive sequence numbers (for the MPTCP layer's relative SSNs). */
+  get initialSendSeq(): number {
+    return this.iss;
+  }
+  get initialRecvSeq(): number {
+    return this.irs;
+  }
+
+  /** The congestion controller (undefined before connect/listen). */
+  get congestion(): CongestionController | undefined {
+    return this.ccImpl;
+  }
+
+  stats(): TcpStats {
+    return {
+      ...this.s,
+      drops: { ...this.s.drops },
+      state: this.st,
+      srttUs: Math.round(this.rtt.srttUs),
+      rttvarUs: Math.round(this.rtt.rttvarUs),
+      minRttUs: this.rtt.minRttUs,
+      rtoUs: this.rtt.rtoUs,
+      cwnd: this.ccImpl?.cwnd ?? 0,
+      ssthresh: this.ccImpl?.ssthresh ?? Infinity,
+      inFlight: this.inFlight(),
+      sndWnd: this.sndWnd,
+      rcvWnd: Math.max(0, seqDiff(this.rcvAdv, this.rcvNxt)),
+      sndMss: this.sndMss,
+    };
+  }
+
+  // =============================================================================== commands
+
+  /** Active open: sends a SYN (RFC 9293 section 3.10.1). */
+  connect(now: number): void {
+    if (this.st !== "CLOSED" || this.closeReason !== undefined) throw new InvalidStateError(`connect() in ${this.st}`);
+    this.iss = readU32(this.random);
+    this.sndUna = this.iss;
+    this.sndNxt = seqAdd(this.iss, 1);
+    this.synPending = true;
+    this.go("ACTIVE_OPEN");
+    this.setTimer(TcpTimer.Rto, now + this.rtt.rtoUs);
+  }
+
+  /** Passive open: the next SYN handed to handleSegment opens the connection. */
+  listen(): void {
+    if (this.st !== "CLOSED" || this.closeReason !== undefined) throw new InvalidStateError(`listen() in ${this.st}`);
+    this.go("PASSIVE_OPEN");
+  }
+
+  /** Queues bytes for sending; returns how many were accepted (bounded by the send buffer). */
+  write(bytes: Uint8Array): number {
+    if (this.upper?.pullData) throw new InvalidStateError("write() on a subflow driven by pullData");
+    if (this.finQueued) {
+      throw new InvalidStateError(`write() after shutdown or in ${this.st}`);
+    }
+    if (!(this.st === "SYN_SENT" || this.st === "SYN_RECEIVED" || this.st === "ESTABLISHED" || this.st === "CLOSE_WAIT")) {
+      throw new InvalidStateError(`write() in ${this.st}`);
+    }
+    const n = this.sendQ.push(bytes);
+    if (n < bytes.length) this.writeBlocked = true;
+    return n;
+  }
+
+  /** Copies in-order received bytes into dst; returns the count (0 when none). */
+  read(dst: Uint8Array): number {
+    const rb = this.rcvBuf;
+    if (!rb || rb.readable === 0) return 0;
+    const before = this.windowToAdvertise();
+    const n = rb.read(dst, 0, dst.length);
+    this.s.bytesDelivered += n;
+    if (n > 0 && isSynchronized(this.st) && canReceiveData(this.st)) {
+      // RFC 9293 3.8.6.2.2 / Linux tcp_cleanup_rbuf: announce a window that grew enough.
+      const after = this.windowToAdvertise();
+      const cur = Math.max(0, seqDiff(this.rcvAdv, this.rcvNxt));
+      if (after - cur >= Math.min(this.config.receiveBufferSize / 2, 2 * this.advMss) || (cur < this.advMss && after >= this.advMss && before < after)) {
+        this.ackPending = true;
+      }
+    }
+    return n;
+  }
+
+  /** Half close: a FIN follows the queued data (RFC 9293 CLOSE on the send side). */
+  shutdown(): void {
+    switch (this.st) {
+      case "CLOSED":
+      case "LISTEN":
+        throw new InvalidStateError(`shutdown() in ${this.st}`);
+      case "SYN_SENT":
+      case "SYN_RECEIVED":
+        this.finQueued = true; // sent after the handshake
+        return;
+      case "ESTABLISHED":
+      case "CLOSE_WAIT":
+        if (this.finQueued) return;
+        this.finQueued = true;
+        this.go("CLOSE");
+        return;
+      default:
+        return; // already closing
+    }
+  }
+
+  /**
+   * Full close: shutdown(), and we will read no more. Unread data (now or later) answers RST
+   * (RFC 1122 section 4.2.2.13). Before the handshake completes it just deletes the TCB.
+   */
+  close(): void {
+    if (this.st === "CLOSED") return;
+    if (this.st === "LISTEN" || this.st === "SYN_SENT") {
+      this.closeWith("normal");
+      return;
+    }
+    this.readClosed = true;
+    if ((this.rcvBuf?.readable ?? 0) > 0) {
+      this.abort();
+      return;
+    }
+    this.shutdown();
+  }
+
+  /** Abort: RST to the peer (in synchronized states), then CLOSED. */
+  abort(): void {
+    if (this.st === "CLOSED") return;
+    if (this.st !== "LISTEN" && this.st !== "SYN_SENT") {
+      this.rstPending = { seq: this.sndNxt, ack: this.rcvNxt, withAck: true };
+    }
+    this.closeWith("aborted");
+  }
+
+  // =============================================================================== poll
+
+  pollEvent(): TcpEvent | undefined {
+    if (this.evHead >= this.events.length) {
+      if (this.evHead > 0) {
+        this.events.length = 0;
+        this.evHead = 0;
+      }
+      return undefined;
+    }
+    const e = this.events[this.evHead++]!;
+    if (e.type === "readable") this.readablePending = false;
+    return e;
+  }
+
+  pollTimeout(): number | undefined {
+    let m = OFF;
+    for (let i = 0; i < NTIMERS; i++) if (this.timers[i]! < m) m = this.timers[i]!;
+    return m === OFF ? undefined : m;
+  }
+
+  /** The deadline of one timer (for tests and the MPTCP layer); undefined when off. */
+  timerDeadline(t: number): number | undefined {
+    const v = this.timers[t];
+    return v === undefined || v === OFF ? undefined : v;
+  }
+
+  pollTransmit(now: number): TcpSegment | undefined {
+    if (this.rstPending) {
+      const r = this.rstPending;
+      this.rstPending = undefined;
+      return this.build(now, r.withAck ? TCP_RST | TCP_ACK : TCP_RST, r.seq, r.ack, undefined, undefined, false, false);
+    }
+    switch (this.st) {
+      case "CLOSED":
+      case "LISTEN":
+        return undefined;
+      case "SYN_SENT":
+        if (this.synPending) {
+          this.synPending = false;
+          this.synSentAt = now;
+          return this.build(now, TCP_SYN, this.iss, 0, undefined, undefined, this.synRetrans > 0, true);
+        }
+        return undefined;
+      case "SYN_RECEIVED":
+        if (this.synPending) {
+          this.synPending = false;
+          this.ackPending = false;
+          this.synSentAt = now;
+          return this.build(now, TCP_SYN | TCP_ACK, this.iss, this.rcvNxt, undefined, undefined, this.synRetrans > 0, true);
+        }
+        break;
+      default:
+        break;
+    }
+    if (this.st !== "SYN_RECEIVED" && this.st !== "TIME_WAIT" && this.st !== "FIN_WAIT_2") {
+      const seg = this.transmitData(now);
+      if (seg) return seg;
+    }
+    if (this.probePending) {
+      this.probePending = false;
+      // Zero-window / keepalive probe: an old sequence number elicits an ACK (Linux style).
+      return this.build(now, TCP_ACK, seqAdd(this.sndUna, -1), this.rcvNxt, undefined, undefined, false, false);
+    }
+    if (this.ackPending) {
+      return this.build(now, TCP_ACK, this.sndNxt, this.rcvNxt, undefined, undefined, false, false);
+    }
+    return undefined;
+  }
+
+  // =============================================================================== timers
+
+  handleTimeout(now: number): void {
+    for (let t = 0; t < NTIMERS; t++) {
+      if (this.timers[t]! > now) continue;
+      this.timers[t] = OFF;
+      if (this.st === "CLOSED") continue;
+      switch (t) {
+        case TcpTimer.Rto:
+          this.onRto(now);
+          break;
+        case TcpTimer.DelayedAck:
+          if (this.segsSinceAck > 0) {
+            this.ackPending = true;
+            this.s.delayedAcks++;
+          }
+          break;
+        case TcpTimer.Persist:
+          this.onPersist(now);
+          break;
+        case TcpTimer.Keepalive:
+          this.onKeepalive(now);
+          break;
+        case TcpTimer.TimeWait:
+          if (this.st === "TIME_WAIT") this.closeWith("normal", "TIMEOUT_2MSL");
+          break;
+        case TcpTimer.UserTimeout:
+          if (this.sndNxt !== this.sndUna && now - this.progressAt >= this.config.userTimeoutUs && this.config.userTimeoutUs > 0) {
+            this.closeWith("timeout");
+          }
+          break;
+        case TcpTimer.Tlp:
+          this.onTlp(now);
+          break;
+        case TcpTimer.Pacing:
+          break; // pollTransmit sends what pacing held back
+        case TcpTimer.Reorder:
+          this.rackDetectLoss(now);
+          this.maybeEnterRecovery(now);
+          break;
+      }
+    }
+  }
+
+  private onRto(now: number): void {
+    if (this.st === "SYN_SENT" || this.st === "SYN_RECEIVED") {
+      if (this.synRetrans >= this.config.synRetries) {
+        this.closeWith("timeout");
+        return;
+      }
+      this.synRetrans++;
+      this.rtt.backOff();
+      this.synPending = true;
+      this.s.retransSegments++;
+      this.setTimer(TcpTimer.Rto, now + this.rtt.rtoUs);
+      return;
+    }
+    if (this.sndNxt === this.sndUna) return;
+    this.s.rtoExpiries++;
+    this.rtoInARow++;
+    if (this.rtoInARow > this.config.retries) {
+      this.closeWith("timeout");
+      return;
+    }
+    const flight = this.inFlight();
+    this.ccImpl?.onRto(now, flight);
+    if (this.caState === "open") this.startUndoEpisode();
+    this.caState = "loss";
+    this.recoveryPoint = this.sndNxt;
+    this.sb.markAllLost();
+    this.renoSacked = 0;
+    this.dupAcks = 0;
+    this.tlpPending = false;
+    this.tlpOutstanding = false;
+    this.setTimer(TcpTimer.Tlp, OFF);
+    this.setTimer(TcpTimer.Reorder, OFF);
+    this.rtt.backOff();
+    this.setTimer(TcpTimer.Rto, now + this.rtt.rtoUs);
+  }
+
+  private onPersist(now: number): void {
+    if (!this.needsPersist()) {
+      this.persistBackoff = 0;
+      return;
+    }
+    if (this.sndWnd > 0) this.forceSend = true; // sender SWS override (RFC 9293 3.8.6.2.1)
+    else {
+      this.probePending = true;
+      this.s.zeroWindowProbes++;
+    }
+    this.persistBackoff++;
+    this.setTimer(TcpTimer.Persist, now + Math.min(this.config.maxRtoUs, this.rtt.rtoUs * 2 ** Math.min(this.persistBackoff, 20)));
+  }
+
+  private onKeepalive(now: number): void {
+    if (!this.config.keepalive || !(this.st === "ESTABLISHED" || this.st === "CLOSE_WAIT")) return;
+    if (this.sndNxt !== this.sndUna || this.sendQ.length > this.sentBytes) {
+      this.setTimer(TcpTimer.Keepalive, now + this.config.keepaliveIdleUs); // data pending: RTO covers it
+      return;
+    }
+    if (this.keepaliveSent >= this.config.keepaliveProbes) {
+      this.closeWith("timeout");
+      return;
+    }
+    this.keepaliveSent++;
+    this.s.keepaliveProbes++;
+    this.probePending = true;
+    this.setTimer(TcpTimer.Keepalive, now + this.config.keepaliveIntervalUs);
+  }
+
+  private onTlp(now: number): void {
+    if (!isSynchronized(this.st) || this.sndNxt === this.sndUna || this.caState !== "open" || this.tlpOutstanding) return;
+    this.tlpPending = true;
+    this.tlpOutstanding = true;
+    this.s.tlpProbes++;
+    // RFC 8985 section 7.3: after the probe, the RTO covers the rest.
+    this.setTimer(TcpTimer.Rto, now + this.rtt.rtoUs);
+  }
+
+  // =============================================================================== input
+
+  /** Processes one incoming segment (already parsed and checksum-verified). Never throws. */
+  handleSegment(now: number, seg: TcpSegment): void {
+    this.s.segmentsIn++;
+    const h = seg.header;
+    const fl = h.flags;
+    if (this.upper?.inspectIncoming && this.st !== "CLOSED") {
+      const v = this.upper.inspectIncoming(seg, this.st);
+      if (v === "drop") return this.drop("UpperVeto");
+      if (v === "reset") {
+        this.drop("UpperVeto");
+        if ((fl & TCP_RST) === 0) this.abort();
+        return;
+      }
+    }
+    switch (this.st) {
+      case "CLOSED":
+        return this.drop("Closed");
+      case "LISTEN":
+        this.onListen(now, seg);
+        break;
+      case "SYN_SENT":
+        this.onSynSent(now, seg);
+        break;
+      default:
+        this.onSynchronized(now, seg);
+        break;
+    }
+    if (this.upper?.afterIncoming && (this.st as TcpState) !== "CLOSED") this.upper.afterIncoming(seg, this.st);
+  }
+
+  private onListen(now: number, seg: TcpSegment): void {
+    const h = seg.header;
+    if (h.flags & TCP_RST) return this.drop("BadRst");
+    if (h.flags & TCP_ACK) {
+      this.rstPending = { seq: h.ack, ack: 0, withAck: false };
+      return this.drop("BadAck");
+    }
+    if (!(h.flags & TCP_SYN) || h.flags & TCP_FIN) return this.drop("Malformed");
+    this.irs = h.seq;
+    this.rcvNxt = seqAdd(h.seq, 1);
+    this.negotiate(h.options, now);
+    this.iss = readU32(this.random);
+    this.sndUna = this.iss;
+    this.sndNxt = seqAdd(this.iss, 1);
+    this.sndWnd = h.window; // never scaled on a SYN (RFC 7323 section 2.2)
+    this.maxSndWnd = this.sndWnd;
+    this.sndWl1 = h.seq;
+    this.sndWl2 = h.ack;
+    this.rcvBuf = this.rbFactory(this.rcvNxt, this.config.receiveBufferSize);
+    this.synPending = true;
+    this.lastRecvAt = now;
+    this.go("RCV_SYN");
+    this.setTimer(TcpTimer.Rto, now + this.rtt.rtoUs);
+  }
+
+  private onSynSent(now: number, seg: TcpSegment): void {
+    const h = seg.header;
+    const fl = h.flags;
+    if (fl & TCP_ACK) {
+      if (seqLe(h.ack, this.iss) || seqGt(h.ack, this.sndNxt)) {
+        if (!(fl & TCP_RST)) this.rstPending = { seq: h.ack, ack: 0, withAck: false };
+        return this.drop("BadAck");
+      }
+    }
+    if (fl & TCP_RST) {
+      if (fl & TCP_ACK) {
+        this.push({ type: "reset" });
+        this.closeWith("refused");
+        return;
+      }
+      return this.drop("BadRst");
+    }
+    if (!(fl & TCP_SYN)) return this.drop("Malformed");
+    this.irs = h.seq;
+    this.rcvNxt = seqAdd(h.seq, 1);
+    this.negotiate(h.options, now);
+    this.rcvBuf = this.rbFactory(this.rcvNxt, this.config.receiveBufferSize);
+    this.rcvAdv = seqAdd(this.rcvNxt, Math.min(65535, this.config.receiveBufferSize));
+    this.lastRecvAt = now;
+    if (fl & TCP_ACK) {
+      if (this.synRetrans === 0) this.rtt.sample(now - this.synSentAt);
+      this.sndUna = h.ack;
+      this.sndWnd = h.window; // unscaled on SYN
+      this.maxSndWnd = this.sndWnd;
+      this.sndWl1 = h.seq;
+      this.sndWl2 = h.ack;
+      this.established(now);
+      this.ackPending = true;
+      if (this.finQueued) this.go("CLOSE");
+    } else {
+      // Simultaneous open (RFC 9293 figure 8): answer SYN/ACK with our ISN.
+      this.sndWnd = h.window;
+      this.maxSndWnd = this.sndWnd;
+      this.sndWl1 = h.seq;
+      this.synPending = true;
+      this.go("RCV_SYN");
+    }
+  }
+
+  private established(now: number): void {
+    this.setTimer(TcpTimer.Rto, OFF);
+    this.synPending = false;
+    this.rtoInARow = 0;
+    this.progressAt = now;
+    this.go(this.st === "SYN_SENT" ? "RCV_SYN_ACK" : "RCV_ACK_OF_SYN");
+    this.push({ type: "connected" });
+    if (this.sendQ.free > 0) this.push({ type: "writable" });
+    if (this.config.keepalive) this.setTimer(TcpTimer.Keepalive, now + this.config.keepaliveIdleUs);
+  }
+
+  /** RFC 9293 section 3.10.7.4: every state after the SYN exchange started. */
+  private onSynchronized(now: number, seg: TcpSegment): void {
+    const h = seg.header;
+    const fl = h.flags;
+    const opts = h.options;
+    let seq = h.seq;
+    let payload = seg.payload;
+    let fin = (fl & TCP_FIN) !== 0;
+    const segLen = payload.length + (fl & TCP_SYN ? 1 : 0) + (fin ? 1 : 0);
+
+    // RFC 7323 section 5.3 PAWS (not for RST).
+    if (this.tsOk && opts.timestamp && !(fl & TCP_RST)) {
+      const tv = opts.timestamp.val >>> 0;
+      if (seqLt(tv, this.tsRecent) && now - this.tsRecentAt < 24 * 86400 * 1_000_000) {
+        this.ackPending = true;
+        return this.drop("PawsFailed");
+      }
+    }
+
+    // SYN_RECEIVED: a retransmitted SYN asks for our SYN/ACK again.
+    if (this.st === "SYN_RECEIVED" && fl & TCP_SYN && !(fl & TCP_ACK) && h.seq === this.irs) {
+      this.synPending = true;
+      return this.drop("BadSyn");
+    }
+
+    // Step 1: acceptability.
+    const wnd = Math.max(0, seqDiff(this.rcvAdv, this.rcvNxt));
+    let ok: boolean;
+    if (segLen === 0) ok = wnd === 0 ? seq === this.rcvNxt : seqGe(seq, this.rcvNxt) && seqLt(seq, seqAdd(this.rcvNxt, wnd)) || seq === this.rcvNxt;
+    else if (wnd === 0) ok = false;
+    else {
+      const last = seqAdd(seq, segLen - 1);
+      ok = (seqGe(seq, this.rcvNxt) && seqLt(seq, seqAdd(this.rcvNxt, wnd))) ||
+        (seqGe(last, this.rcvNxt) && seqLt(last, seqAdd(this.rcvNxt, wnd)));
+    }
+    if (!ok) {
+      if (fl & TCP_RST) return this.drop("BadRst");
+      if (payload.length > 0 && seqLe(seqAdd(seq, payload.length), this.rcvNxt)) {
+        this.dsack = { start: seq, end: seqAdd(seq, payload.length) }; // RFC 2883
+      }
+      this.ackPending = true;
+      if (fin && this.st === "TIME_WAIT") this.setTimer(TcpTimer.TimeWait, now + this.config.timeWaitUs);
+      // A segment at RCV.NXT into a zero window still carries a valid ACK (RFC 9293 3.10.7.4).
+      if (wnd === 0 && seq === this.rcvNxt && fl & TCP_ACK && isSynchronized(this.st)) {
+        this.processAck(now, seg, true);
+      }
+      return this.drop("OutOfWindow");
+    }
+
+    // Step 2: RST (RFC 5961 section 3.2).
+    if (fl & TCP_RST) {
+      if (seq === this.rcvNxt) {
+        this.push({ type: "reset" });
+        this.closeWith("reset");
+        return;
+      }
+      this.challengeAck(now);
+      return this.drop("BadRst");
+    }
+
+    // Step 4: SYN in a synchronized state (RFC 5961 section 4.2).
+    if (fl & TCP_SYN) {
+      this.challengeAck(now);
+      return this.drop("BadSyn");
+    }
+
+    // Step 5: ACK.
+    if (!(fl & TCP_ACK)) return this.drop("NoAck");
+    if (this.st === "SYN_RECEIVED") {
+      if (seqLt(this.sndUna, h.ack) && seqLe(h.ack, this.sndNxt)) {
+        if (this.synRetrans === 0) this.rtt.sample(now - this.synSentAt);
+        this.sndUna = h.ack;
+        this.sndWnd = h.window << this.sndWscale;
+        this.maxSndWnd = Math.max(this.maxSndWnd, this.sndWnd);
+        this.sndWl1 = h.seq;
+        this.sndWl2 = h.ack;
+        this.established(now);
+        if (this.finQueued) this.go("CLOSE");
+      } else {
+        this.rstPending = { seq: h.ack, ack: 0, withAck: false };
+        return this.drop("BadAck");
+      }
+    }
+    this.lastRecvAt = now;
+    this.keepaliveSent = 0;
+    if (this.config.keepalive && (this.st === "ESTABLISHED" || this.st === "CLOSE_WAIT")) {
+      this.setTimer(TcpTimer.Keepalive, now + this.config.keepaliveIdleUs);
+    }
+    if (!this.processAck(now, seg, false)) return;
+    if (this.st === "CLOSED") return;
+
+    // RFC 7323 section 4.3: TS.Recent from an acceptable segment covering Last.ACK.sent.
+    if (this.tsOk && opts.timestamp && seqLe(seq, this.rcvNxt)) {
+      this.tsRecent = opts.timestamp.val >>> 0;
+      this.tsRecentAt = now;
+    }
+
+    // Trim to the window (after the ACK was used).
+    if (seqLt(seq, this.rcvNxt)) {
+      const k = seqDiff(this.rcvNxt, seq);
+      if (k >= payload.length) {
+        if (payload.length > 0) this.dsack = { start: seq, end: seqAdd(seq, payload.length) };
+        payload = payload.subarray(payload.length);
+        if (fin && seqAdd(h.seq, seg.payload.length) !== this.rcvNxt) fin = false;
+      } else payload = payload.subarray(k);
+      seq = this.rcvNxt;
+    }
+
+    // Step 7: text.
+    if (payload.length > 0) {
+      if (canReceiveData(this.st) && !this.peerFin) {
+        if (this.readClosed && !this.upper?.deliver) {
+          // Data after close(): RFC 1122 4.2.2.13.
+          this.abort();
+          return;
+        }
+        this.receiveData(now, seq, payload);
+      } else {
+        this.ackPending = true;
+      }
+    }
+
+    // Step 8: FIN.
+    if (fin && !this.peerFin) {
+      const finAt = seqAdd(seq, payload.length);
+      if (finAt === this.rcvNxt) this.receiveFin(now);
+      else if (seqGt(finAt, this.rcvNxt)) this.oooFin = finAt;
+    } else if (fin && this.st === "TIME_WAIT") {
+      this.ackPending = true;
+      this.setTimer(TcpTimer.TimeWait, now + this.config.timeWaitUs);
+    }
+  }
+
+  private receiveFin(now: number): void {
+    if (!canReceiveData(this.st) && this.st !== "SYN_RECEIVED") return;
+    this.rcvNxt = seqAdd(this.rcvNxt, 1);
+    this.peerFin = true;
+    this.oooFin = undefined;
+    this.ackPending = true;
+    this.push({ type: "peerFin" });
+    this.go("RCV_FIN");
+    if ((this.st as TcpState) === "TIME_WAIT") this.enterTimeWait(now);
+  }
+
+  private enterTimeWait(now: number): void {
+    for (let t = 0; t < NTIMERS; t++) this.timers[t] = OFF;
+    this.setTimer(TcpTimer.TimeWait, now + this.config.timeWaitUs);
+  }
+
+  private receiveData(now: number, seq: number, payload: Uint8Array): void {
+    const rb = this.rcvBuf!;
+    const inOrder = seq === this.rcvNxt;
+    const hadHoles = this.sackRanges.length > 0;
+    const r = rb.write(seq, payload, 0, payload.length);
+    this.s.bytesReceived += payload.length;
+    if (r < 0) {
+      this.ackPending = true;
+      this.drop(r === -2 ? "TooManyHoles" : "BufferFull");
+      return;
+    }
+    if (!inOrder) {
+      this.s.outOfOrderSegments++;
+      // Only what the buffer kept is SACKable (it trims at the capacity).
+      const end = seqAdd(seq, Math.min(payload.length, Math.max(0, rb.capacity - rb.readable - seqDiff(seq, this.rcvNxt))));
+      if (seqGt(end, seq)) this.addSackRange(seq, end);
+      this.ackPending = true; // RFC 5681 section 4.2: immediate ACK for out-of-order data
+      return;
+    }
+    this.rcvNxt = rb.nextSeq;
+    if (hadHoles) {
+      this.pruneSackRanges();
+      this.ackPending = true; // filled (part of) a hole
+    }
+    if (r > 0) this.deliverReadable();
+    if (this.oooFin !== undefined && this.oooFin === this.rcvNxt) this.receiveFin(now);
+    // Delayed ACK (RFC 1122 4.2.3.2, RFC 5681 4.2): every second segment or after 40 ms.
+    this.segsSinceAck++;
+    if (this.quickAcks > 0) {
+      this.quickAcks--;
+      this.ackPending = true;
+    } else if (this.segsSinceAck >= 2) this.ackPending = true;
+    else if (this.timers[TcpTimer.DelayedAck] === OFF) this.setTimer(TcpTimer.DelayedAck, now + this.config.delayedAckUs);
+  }
+
+  private deliverReadable(): void {
+    const rb = this.rcvBuf!;
+    if (this.upper?.deliver) {
+      while (rb.readable > 0) {
+        const start = seqAdd(rb.nextSeq, -rb.readable);
+        const n = rb.read(this.scratch, 0, this.scratch.length);
+        this.s.bytesDelivered += n;
+        this.upper.deliver(start, this.scratch.subarray(0, n));
+      }
+      return;
+    }
+    if (!this.readablePending) {
+      this.readablePending = true;
+      this.push({ type: "readable" });
+    }
+  }
+
+  private addSackRange(start: number, end: number): void {
+    const stamp = ++this.sackStamp;
+    let s = start;
+    let e = end;
+    const keep: SackRange[] = [];
+    for (const r of this.sackRanges) {
+      if (seqLe(r.start, e) && seqGe(r.end, s)) {
+        if (seqLt(r.start, s)) s = r.start;
+        if (seqGt(r.end, e)) e = r.end;
+      } else keep.push(r);
+    }
+    keep.push({ start: s, end: e, stamp });
+    this.sackRanges = keep;
+  }
+
+  private pruneSackRanges(): void {
+    const out: SackRange[] = [];
+    for (const r of this.sackRanges) {
+      if (seqLe(r.end, this.rcvNxt)) continue;
+      if (seqLt(r.start, this.rcvNxt)) r.start = this.rcvNxt;
+      out.push(r);
+    }
+    this.sackRanges = out;
+  }
+
+  private challengeAck(now: number): void {
+    if (this.challengeWindowStart < 0 || now - this.challengeWindowStart >= 1_000_000) {
+      this.challengeWindowStart = now;
+      this.challengeCount = 0;
+    }
+    if (this.challengeCount >= this.config.challengeAckLimit) return;
+    this.challengeCount++;
+    this.s.challengeAcks++;
+    this.ackPending = true;
+  }
+
+  /**
+   * RFC 9293 3.10.7.4 fifth step, RFC 5961 section 5 ACK checks, SACK scoreboard, RTT,
+   * congestion control and loss recovery. Returns false when the segment must be dropped.
+   */
+  private processAck(now: number, seg: TcpSegment, ackOnly: boolean): boolean {
+    const h = seg.header;
+    const ack = h.ack;
+    if (seqGt(ack, this.sndNxt)) {
+      this.ackPending = true;
+      this.drop("BadAck");
+      return false;
+    }
+    if (seqLt(ack, seqAdd(this.sndUna, -Math.max(this.maxSndWnd, 1)))) {
+      this.challengeAck(now);
+      this.drop("BadAck");
+      return false;
+    }
+    const acked = seqGt(ack, this.sndUna) ? seqDiff(ack, this.sndUna) : 0;
+    // Window update (RFC 9293 3.10.7.4: SND.WL1 / SND.WL2).
+    const wnd = h.window << this.sndWscale;
+    let windowChanged = false;
+    if (seqLt(this.sndWl1, h.seq) || (this.sndWl1 === h.seq && seqLe(this.sndWl2, ack))) {
+      if (seqGe(ack, this.sndUna)) {
+        windowChanged = wnd !== this.sndWnd;
+        this.sndWnd = wnd;
+        this.sndWl1 = h.seq;
+        this.sndWl2 = ack;
+        if (wnd > this.maxSndWnd) this.maxSndWnd = wnd;
+        if (wnd > 0) this.persistBackoff = 0;
+      }
+    }
+    if (this.sndNxt === this.sndUna && acked === 0) return true; // nothing outstanding
+
+    // SACK blocks (RFC 2018) and D-SACK (RFC 2883).
+    let deliveredNow = 0;
+    let newlySacked = false;
+    let rttSample = -1;
+    let sackRtt = -1;
+    const blocks = this.sackOk ? h.options.sack : undefined;
+    const tsecr = h.options.timestamp?.ecr;
+    if (blocks && blocks.length > 0) {
+      this.s.sackBlocksIn += blocks.length;
+      for (let bi = 0; bi < blocks.length; bi++) {
+        const b = blocks[bi]!;
+        const bs = b.start >>> 0;
+        const be = b.end >>> 0;
+        if (!seqLt(bs, be)) continue;
+        if (bi === 0 && (seqLe(be, ack) || (blocks.length > 1 && seqGe(bs, blocks[1]!.start) && seqLe(be, blocks[1]!.end)))) {
+          this.onDsack(now, bs, be);
+          continue;
+        }
+        if (seqLe(bs, ack) || seqGt(be, this.sndNxt)) continue;
+        let i = this.sb.indexOf(bs);
+        if (i < 0) continue;
+        const segs = this.sb.segs;
+        for (; i < segs.length; i++) {
+          const s = segs[i]!;
+          if (seqGt(s.end, be)) break;
+          if (seqLt(s.seq, bs)) continue;
+          if (this.sb.markSacked(s)) {
+            newlySacked = true;
+            deliveredNow += s.len;
+            this.rackUpdate(now, s, tsecr);
+            if (s.retrans === 0 && (sackRtt < 0 || now - s.xmitTime < sackRtt)) sackRtt = now - s.xmitTime;
+            if (this.sb.hasFack && seqLt(s.end, this.sb.fack) && s.retrans === 0) this.rackReorderSeen = true;
+          }
+        }
+      }
+    }
+
+    // Cumulative ACK.
+    if (acked > 0) {
+      let oldestClean = -1;
+      let anyRetrans = false;
+      let metaAcked: unknown[] | undefined;
+      this.sb.ackTo(ack, (s, wholly) => {
+        if (!s.sacked) deliveredNow += 0; // counted below as acked bytes
+        if (s.retrans === 0) {
+          if (oldestClean < 0) oldestClean = s.xmitTime;
+        } else anyRetrans = true;
+        if (!s.sacked) this.rackUpdate(now, s, tsecr);
+        if (wholly && s.meta !== undefined && this.upper?.acked) (metaAcked ??= []).push(s.meta);
+      });
+      const dataAcked = Math.min(acked, this.sentBytes);
+      this.sendQ.drop(dataAcked);
+      this.sentBytes -= dataAcked;
+      this.sndUna = ack;
+      this.s.bytesAcked += dataAcked;
+      deliveredNow += dataAcked;
+      this.rtoInARow = 0;
+      this.progressAt = now;
+      this.tlpOutstanding = false;
+      if (oldestClean >= 0 && !anyRetrans) rttSample = now - oldestClean;
+      if (this.dupAcks > 0 && !this.sackOk) {
+        this.renoSacked = Math.max(0, this.renoSacked - acked);
+      }
+      if (!this.sackOk && this.caState === "open") this.dupAcks = 0;
+      if (this.writeBlocked && this.sendQ.free > 0 && canSendData(this.st)) {
+        this.writeBlocked = false;
+        this.push({ type: "writable" });
+      }
+      if (metaAcked) for (const m of metaAcked) this.upper!.acked!(m);
+    } else if (
+      !ackOnly && seg.payload.length === 0 && !(h.flags & (TCP_SYN | TCP_FIN)) && ack === this.sndUna &&
+      !windowChanged && this.sndNxt !== this.sndUna
+    ) {
+      this.s.dupAcksIn++;
+      this.dupAcks++;
+      if (!this.sackOk) this.renoSacked = Math.min(this.renoSacked + this.sndMss, Math.max(0, seqDiff(this.sndNxt, this.sndUna) - this.sndMss));
+    }
+
+    if (rttSample < 0 && sackRtt >= 0) rttSample = sackRtt;
+    if (rttSample >= 0) this.rtt.sample(rttSample);
+
+    // FIN acknowledged?
+    if (this.finSent && seqGe(this.sndUna, seqAdd(this.finSeq, 1))) {
+      if (this.st === "FIN_WAIT_1") this.go("RCV_ACK_OF_FIN");
+      else if (this.st === "CLOSING") {
+        this.go("RCV_ACK_OF_FIN");
+        this.enterTimeWait(now);
+      } else if (this.st === "LAST_ACK") {
+        this.closeWith("normal", "RCV_ACK_OF_FIN");
+        return false;
+      }
+    }
+
+    // Congestion control.
+    const cc = this.ccImpl;
+    if (cc && deliveredNow > 0) {
+      cc.onAck({
+        now,
+        ackedBytes: deliveredNow,
+        inFlight: this.inFlight(),
+        rttUs: rttSample >= 0 ? Math.max(1, Math.round(rttSample)) : undefined,
+        srttUs: Math.round(this.rtt.srttUs),
+        minRttUs: this.rtt.minRttUs,
+        inRecovery: this.caState !== "open",
+        appLimited: this.isAppLimited(),
+      });
+    }
+
+    // Loss detection and recovery state.
+    if (this.sackOk) {
+      if (this.config.rack && (acked > 0 || newlySacked)) this.rackDetectLoss(now);
+      else if (!this.config.rack && newlySacked) this.dupThreshLoss();
+      this.maybeEnterRecovery(now);
+    } else {
+      this.newReno(now, acked);
+    }
+    if (this.caState !== "open" && seqGe(this.sndUna, this.recoveryPoint) && acked > 0) {
+      if (this.caState === "recovery") cc?.onRecoveryExit(now);
+      this.caState = "open";
+      this.renoSacked = 0;
+      this.dupAcks = 0;
+      this.checkUndo(now);
+      if (this.sackOk) this.maybeEnterRecovery(now);
+    }
+
+    // Timers: RFC 6298 5.2 / 5.3.
+    if (this.sndNxt === this.sndUna) {
+      this.setTimer(TcpTimer.Rto, OFF);
+      this.setTimer(TcpTimer.Tlp, OFF);
+      this.setTimer(TcpTimer.Reorder, OFF);
+      this.setTimer(TcpTimer.UserTimeout, OFF);
+    } else if (acked > 0) {
+      this.setTimer(TcpTimer.Rto, now + this.rtt.rtoUs);
+      this.armUserTimeout(now);
+      this.scheduleTlp(now);
+    }
+    if (this.sndWnd > 0 && this.timers[TcpTimer.Persist] !== OFF && !this.needsPersist()) {
+      this.setTimer(TcpTimer.Persist, OFF);
+    }
+    return true;
+  }
+
+  private onDsack(now: number, start: number, end: number): void {
+    this.s.dsacksIn++;
+    // Did we retransmit this range? (Then the retransmission was spurious; a duplicate made by
+    // the network is not.)
+    if (this.retransLog.has(start)) {
+      this.retransLog.delete(start);
+      this.s.spuriousRetransmits++;
+      if (this.undoValid && this.undoRetrans > 0) this.undoRetrans--;
+    }
+    // RFC 8985 section 6.2 step 4: widen the reordering window once per round trip.
+    if (this.dsackRoundEnd === undefined || seqGe(this.sndUna, this.dsackRoundEnd)) {
+      this.reoWndMult = Math.min(this.reoWndMult + 1, 64);
+      this.dsackRoundEnd = this.sndNxt;
+    }
+    this.rackReorderSeen = true;
+    if (this.caState === "open") this.checkUndo(now);
+    void end;
+  }
+
+  private startUndoEpisode(): void {
+    this.undoRetrans = 0;
+    this.undoValid = true;
+  }
+
+  private checkUndo(now: number): void {
+    if (this.undoValid && this.undoRetrans === 0 && this.caState === "open") {
+      this.undoValid = false;
+      this.s.spuriousRecoveries++;
+      this.ccImpl?.onSpurious?.(now);
+    }
+  }
+
+  private rackUpdate(now: number, s: TxSeg, tsecr: number | undefined): void {
+    if (!this.config.rack) return;
+    const rtt = now - s.xmitTime;
+    if (s.retrans > 0) {
+      // RFC 8985 6.2 step 2: ignore ambiguous deliveries of retransmitted segments.
+      if (rtt < this.rtt.minRttUs) return;
+      if (tsecr !== undefined && this.tsOk && seqLt(tsecr >>> 0, this.tsVal(s.xmitTime))) return;
+    }
+    if (s.xmitTime > this.rackXmit || (s.xmitTime === this.rackXmit && seqGt(s.end, this.rackEndSeq))) {
+      this.rackXmit = s.xmitTime;
+      this.rackEndSeq = s.end;
+      this.rackRtt = rtt;
+    }
+  }
+
+  private reoWnd(): number {
+    if (!this.rackReorderSeen) {
+      if (this.caState !== "open" || this.sb.sackedBytes >= DUP_THRESH * this.sndMss) return 0;
+    }
+    return Math.min((this.reoWndMult * this.rtt.minRttUs) / 4, this.rtt.srttUs || Infinity);
+  }
+
+  /** RFC 8985 section 6.2 step 5 (RACK_detect_loss) over the time-ordered list. */
+  private rackDetectLoss(now: number): void {
+    if (!this.sackOk || !this.config.rack || this.rackXmit < 0) return;
+    const reo = this.reoWnd();
+    let timeout = 0;
+    const segs = this.sb.segs;
+    for (let s = this.sb.tHead; s; ) {
+      const next = s.nextT;
+      if (s.xmitTime > this.rackXmit || (s.xmitTime === this.rackXmit && seqGe(s.seq, this.rackEndSeq))) break;
+      if (!(s.lost && !s.retransInFlight)) {
+        const remaining = s.xmitTime + this.rackRtt + reo - now;
+        if (remaining <= 0) {
+          const idx = this.sb.indexOf(s.seq);
+          if (idx >= 0 && segs[idx] === s && this.sb.markLost(idx)) this.s.rackMarkedLost++;
+        } else if (remaining > timeout) timeout = remaining;
+      }
+      s = next;
+    }
+    this.setTimer(TcpTimer.Reorder, timeout > 0 ? now + Math.ceil(timeout) : OFF);
+  }
+
+  /** RFC 6675 IsLost() by DupThresh (used when RACK is disabled). */
+  private dupThreshLoss(): void {
+    const segs = this.sb.segs;
+    let cnt = 0;
+    for (let i = segs.length - 1; i >= this.sb.head; i--) {
+      const s = segs[i]!;
+      if (s.sacked) cnt++;
+      else if (cnt >= DUP_THRESH) this.sb.markLost(i);
+    }
+  }
+
+  private maybeEnterRecovery(now: number): void {
+    if (this.caState !== "open" || this.sb.lostBytes <= 0) return;
+    this.caState = "recovery";
+    this.recoveryPoint = this.sndNxt;
+    this.s.recoveries++;
+    this.s.fastRetransmits++;
+    this.startUndoEpisode();
+    this.ccImpl?.onCongestionEvent(now, this.inFlight() + this.sb.lostBytes);
+    this.setTimer(TcpTimer.Tlp, OFF);
+  }
+
+  /** RFC 6582 NewReno for peers without SACK. */
+  private newReno(now: number, acked: number): void {
+    if (this.caState === "open") {
+      if (this.dupAcks >= DUP_THRESH && this.sb.count > 0) {
+        this.caState = "recovery";
+        this.recoveryPoint = this.sndNxt;
+        this.s.recoveries++;
+        this.s.fastRetransmits++;
+        this.startUndoEpisode();
+        this.ccImpl?.onCongestionEvent(now, this.inFlight());
+        this.sb.markLost(this.sb.head);
+      }
+    } else if (this.caState === "recovery" && acked > 0 && seqLt(this.sndUna, this.recoveryPoint)) {
+      // Partial ACK: retransmit the next segment (RFC 6582 section 3.2 step 3).
+      this.dupAcks = 0;
+      if (this.sb.count > 0) this.sb.markLost(this.sb.head);
+    }
+  }
+
+  private scheduleTlp(now: number): void {
+    if (!this.config.tlp || !this.sackOk || this.caState !== "open" || this.tlpOutstanding || !this.rtt.hasSample) {
+      this.setTimer(TcpTimer.Tlp, OFF);
+      return;
+    }
+    let pto = 2 * this.rtt.srttUs;
+    if (this.sb.count === 1) pto += WC_DEL_ACK_US;
+    pto = Math.max(pto, 10_000);
+    const at = now + Math.round(pto);
+    const rto = this.timers[TcpTimer.Rto]!;
+    this.setTimer(TcpTimer.Tlp, at < rto ? at : OFF);
+  }
+
+  private armUserTimeout(now: number): void {
+    if (this.config.userTimeoutUs > 0 && this.sndNxt !== this.sndUna) {
+      this.setTimer(TcpTimer.UserTimeout, this.progressAt + this.config.userTimeoutUs);
+    }
+    void now;
+  }
+
+  // =============================================================================== output
+
+  private inFlight(): number {
+    const out = seqDiff(this.sndNxt, this.sndUna);
+    if (!isSynchronized(this.st) || out <= 0) return 0;
+    return Math.max(0, out - this.sb.sackedBytes - this.sb.lostBytes + this.sb.retransBytes - this.renoSacked);
+  }
+
+  private isAppLimited(): boolean {
+    if (this.upper?.pullData) return false;
+    return this.sendQ.length <= this.sentBytes;
+  }
+
+  private needsPersist(): boolean {
+    if (!(this.st === "ESTABLISHED" || this.st === "CLOSE_WAIT" || this.st === "FIN_WAIT_1" || this.st === "CLOSING" || this.st === "LAST_ACK")) return false;
+    if (this.upper?.pullData) return this.sndNxt === this.sndUna && this.sndWnd === 0;
+    const pending = this.sendQ.length > this.sentBytes;
+    return pending && this.sndNxt === this.sndUna && this.usableWindow() < Math.min(this.sndMss, this.sendQ.length - this.sentBytes || this.sndMss);
+  }
+
+  private usableWindow(): number {
+    return seqDiff(seqAdd(this.sndUna, this.sndWnd), this.sndNxt);
+  }
+
+  private transmitData(now: number): TcpSegment | undefined {
+    const cc = this.ccImpl;
+    const cwnd = cc ? cc.cwnd : this.config.initialWindowSegments * this.sndMss;
+    const paced = this.pacingNext > now;
+
+    // 1. Retransmit lost segments (RFC 6675 NextSeg rule 1; RTO recovery in order).
+    if (this.sb.lostBytes > 0 && this.inFlight() < cwnd) {
+      const s = this.sb.nextLost();
+      if (s) {
+        if (paced) return this.armPacing();
+        return this.retransmit(now, s);
+      }
+    }
+    // 2. Tail loss probe (RFC 8985 section 7.3).
+    if (this.tlpPending) {
+      this.tlpPending = false;
+      const seg = this.sendNew(now, cwnd + this.sndMss, true);
+      if (seg) return seg;
+      const last = this.sb.last();
+      if (last) return this.retransmit(now, last);
+    }
+    if (this.caState !== "open" && this.sb.lostBytes > 0 && this.sb.nextLost()) return undefined;
+    // 3. New data.
+    if (this.inFlight() < cwnd) {
+      if (paced && this.hasNewData()) return this.armPacing();
+      return this.sendNew(now, cwnd, false);
+    }
+    return undefined;
+  }
+
+  private armPacing(): undefined {
+    this.setTimer(TcpTimer.Pacing, this.pacingNext);
+    return undefined;
+  }
+
+  private hasNewData(): boolean {
+    return this.sendQ.length > this.sentBytes || (this.finQueued && !this.finSent);
+  }
+
+  private sendNew(now: number, cwnd: number, probe: boolean): TcpSegment | undefined {
+    if (!(this.st === "ESTABLISHED" || this.st === "CLOSE_WAIT" || this.st === "FIN_WAIT_1" || this.st === "LAST_ACK" || this.st === "CLOSING")) return undefined;
+    if (this.finSent) return undefined;
+    const usable = this.usableWindow();
+    const mss = this.sndMss;
+    let payload: Uint8Array | undefined;
+    let meta: unknown;
+    if (this.upper?.pullData) {
+      const want = Math.min(mss, usable, this.sendQ.free);
+      if (want <= 0) this.armPersist(now);
+      if (want > 0 && (want >= mss || want >= this.maxSndWnd / 2 || this.forceSend)) {
+        const got = this.upper.pullData(want);
+        if (got && got.data.length > 0) {
+          const d = got.data.length > want ? got.data.subarray(0, want) : got.data;
+          this.sendQ.push(d);
+          payload = this.sendQ.slice(this.sentBytes, d.length);
+          meta = got.meta;
+        }
+      }
+    } else {
+      const avail = this.sendQ.length - this.sentBytes;
+      if (avail > 0) {
+        const size = Math.min(mss, avail, usable);
+        if (size <= 0) {
+          this.armPersist(now);
+        } else if (size < mss && size < avail && !(size >= this.maxSndWnd / 2 || this.forceSend)) {
+          this.armPersist(now); // receiver SWS: wait for a bigger window
+        } else if (size < mss && size === avail && !this.config.noDelay && !this.finQueued && this.sndNxt !== this.sndUna && !probe) {
+          // Nagle (RFC 896): hold a small segment while data is unacknowledged.
+        } else {
+          payload = this.sendQ.slice(this.sentBytes, size);
+        }
+      }
+    }
+    this.forceSend = false;
+    const finNow = this.finQueued && !this.finSent && (this.upper?.pullData ? payload === undefined : this.sentBytes + (payload?.length ?? 0) === this.sendQ.length);
+    if (!payload && !finNow) return undefined;
+    if (!payload && finNow && this.inFlight() >= cwnd && this.inFlight() > 0) return undefined;
+    const len = payload?.length ?? 0;
+    const s = new TxSeg(this.sndNxt, len, finNow, meta);
+    this.sentBytes += len;
+    if (finNow) {
+      this.finSent = true;
+      this.finSeq = seqAdd(this.sndNxt, len);
+    }
+    this.sndNxt = s.end;
+    this.sb.push(s, now);
+    this.afterDataSent(now, len);
+    let flags = TCP_ACK;
+    if (finNow) flags |= TCP_FIN;
+    if (len > 0 && this.sentBytes === this.sendQ.length) flags |= TCP_PSH;
+    return this.build(now, flags, s.seq, this.rcvNxt, payload, meta, false, false);
+  }
+
+  private retransmit(now: number, s: TxSeg): TcpSegment {
+    const off = seqDiff(s.seq, this.sndUna);
+    const payload = s.len > 0 ? this.sendQ.slice(off, s.len) : undefined;
+    this.sb.retransmitted(s, now);
+    if (this.undoValid) this.undoRetrans++;
+    if (s.len > 0) {
+      this.retransLog.add(s.seq);
+      if (this.retransLog.size > 4096) this.retransLog.delete(this.retransLog.values().next().value!);
+    }
+    this.s.retransSegments++;
+    this.s.retransBytes += s.len;
+    this.afterDataSent(now, s.len);
+    let flags = TCP_ACK;
+    if (s.fin) flags |= TCP_FIN;
+    return this.build(now, flags, s.seq, this.rcvNxt, payload, s.meta, true, false);
+  }
+
+  private afterDataSent(now: number, len: number): void {
+    if (this.timers[TcpTimer.Rto] === OFF) this.setTimer(TcpTimer.Rto, now + this.rtt.rtoUs);
+    if (this.timers[TcpTimer.UserTimeout] === OFF) {
+      if (this.sb.count === 1) this.progressAt = now;
+      this.armUserTimeout(now);
+    }
+    this.setTimer(TcpTimer.Persist, OFF);
+    this.persistBackoff = 0;
+    if (!this.tlpOutstanding) this.scheduleTlp(now);
+    const rate = this.ccImpl?.pacingRate?.(Math.round(this.rtt.srttUs));
+    if (rate !== undefined && rate > 0 && len > 0) {
+      this.pacingNext = Math.max(now, this.pacingNext) + Math.round(((len + 52) * 1e6) / rate);
+    }
+  }
+
+  private armPersist(now: number): void {
+    if (this.sndNxt === this.sndUna && this.timers[TcpTimer.Persist] === OFF) {
+      this.setTimer(TcpTimer.Persist, now + Math.max(this.rtt.rtoUs, this.config.minRtoUs));
+    }
+  }
+
+  private windowToAdvertise(): number {
+    const cap = this.config.receiveBufferSize;
+    let free = this.upper?.receiveWindow ? Math.max(0, Math.floor(this.upper.receiveWindow())) : (this.rcvBuf?.window ?? cap);
+    if (this.rcvBuf) free = Math.min(free, this.rcvBuf.window);
+    const max = 65535 * 2 ** this.rcvWscale;
+    if (free > max) free = max;
+    if (free < Math.min(cap / 2, this.advMss)) free = 0; // receiver SWS avoidance
+    free = Math.floor(free / 2 ** this.rcvWscale) * 2 ** this.rcvWscale;
+    return free;
+  }
+
+  private tsVal(now: number): number {
+    return (Math.floor(now / 1000) + this.tsOffset) >>> 0;
+  }
+
+  /** Builds one outgoing segment and updates the ACK / window state it announces. */
+  private build(
+    now: number,
+    flags: number,
+    seq: number,
+    ack: number,
+    payload: Uint8Array | undefined,
+    meta: unknown,
+    retrans: boolean,
+    syn: boolean,
+  ): TcpSegment {
+    const options: TcpOptions = { mptcp: [] };
+    let used = 0;
+    let window = 0;
+    if (syn) {
+      options.mss = this.advMss;
+      used += 4;
+      const peerSaid = this.st === "SYN_RECEIVED";
+      if (this.config.windowScaling && (!peerSaid || this.wsOk)) {
+        options.wscale = this.ourWscale;
+        used += 4;
+      }
+      if (this.config.sack && (!peerSaid || this.sackOk)) {
+        options.sackPermitted = true;
+        used += 2;
+      }
+      if (this.config.timestamps && (!peerSaid || this.tsOk)) {
+        options.timestamp = { val: this.tsVal(now), ecr: peerSaid ? this.tsRecent : 0 };
+        used += 10;
+      }
+      used = (used + 3) & ~3;
+      window = Math.min(65535, this.rcvBuf?.window ?? this.config.receiveBufferSize);
+      if (peerSaid) this.rcvAdv = seqAdd(this.rcvNxt, window);
+    } else if (!(flags & TCP_RST) || flags & TCP_ACK) {
+      if (this.tsOk) {
+        options.timestamp = { val: this.tsVal(now), ecr: this.tsRecent };
+        used += 12;
+      }
+      if (flags & TCP_ACK) {
+        const w = Math.max(this.windowToAdvertise(), Math.max(0, seqDiff(this.rcvAdv, this.rcvNxt)));
+        window = Math.min(65535, Math.floor(w / 2 ** this.rcvWscale));
+        this.rcvAdv = seqAdd(this.rcvNxt, window * 2 ** this.rcvWscale);
+        if (this.sackOk && !(flags & TCP_RST)) {
+          const maxBlocks = Math.floor((40 - used - 4) / 8);
+          const blocks: SackBlock[] = [];
+          if (this.dsack) {
+            blocks.push(this.dsack);
+            this.s.dsacksOut++;
+            this.dsack = undefined;
+          }
+          if (this.sackRanges.length > 0) {
+            const sorted = this.sackRanges.slice().sort((a, b) => b.stamp - a.stamp);
+            for (const r of sorted) {
+              if (blocks.length >= maxBlocks) break;
+              blocks.push({ start: r.start, end: r.end });
+            }
+          }
+          if (blocks.length > 0) {
+            options.sack = blocks;
+            used += 4 + 8 * blocks.length;
+          }
+        }
+      }
+    }
+    const len = payload?.length ?? 0;
+    if (this.upper?.outgoingOptions && !(flags & TCP_RST && !(flags & TCP_ACK) && !syn)) {
+      const mp = this.upper.outgoingOptions({ flags, seq, length: len, meta, retransmission: retrans }, 40 - used);
+      if (mp) options.mptcp = mp;
+    }
+    if (flags & TCP_ACK) {
+      this.ackPending = false;
+      this.segsSinceAck = 0;
+      if (this.timers[TcpTimer.DelayedAck] !== OFF) this.setTimer(TcpTimer.DelayedAck, OFF);
+    }
+    this.s.segmentsOut++;
+    if (len > 0) {
+      this.s.dataSegmentsOut++;
+      this.s.bytesSent += len;
+    }
+    return {
+      header: { srcPort: this.localPort, dstPort: this.remotePort, seq, ack: flags & TCP_ACK ? ack : 0, flags, window, checksum: 0, urgent: 0, options },
+      payload: payload ?? EMPTY,
+    };
+  }
+
+  // =============================================================================== helpers
+
+  private negotiate(o: TcpOptions, now: number): void {
+    const cfg = this.config;
+    const ipHdr = cfg.ipv6 ? 40 : 20;
+    const peerMss = o.mss !== undefined && o.mss > 0 ? o.mss : 536;
+    this.wsOk = cfg.windowScaling && o.wscale !== undefined;
+    this.sndWscale = this.wsOk ? Math.min(o.wscale!, 14) : 0;
+    this.rcvWscale = this.wsOk ? this.ourWscale : 0;
+    this.sackOk = cfg.sack && o.sackPermitted === true;
+    this.tsOk = cfg.timestamps && o.timestamp !== undefined;
+    if (this.tsOk) {
+      this.tsRecent = o.timestamp!.val >>> 0;
+      this.tsRecentAt = now;
+    }
+    this.sndMss = Math.max(64, Math.min(peerMss, cfg.mtu - ipHdr - 20, cfg.mss) - (this.tsOk ? 12 : 0));
+    if (this.ccImpl) this.ccImpl.setMss(this.sndMss);
+    else this.initCc(now);
+  }
+
+  private initCc(now: number): void {
+    const f = this.config.congestion ?? defaultCongestion;
+    if (!this.ccImpl) {
+      this.ccImpl = f.create({ mss: this.sndMss, now, initialWindowSegments: this.config.initialWindowSegments });
+    }
+  }
+
+  private drop(reason: TcpDropReason): void {
+    this.s.drops[reason] = (this.s.drops[reason] ?? 0) + 1;
+  }
+
+  private push(e: TcpEvent): void {
+    this.events.push(e);
+  }
+
+  private setTimer(t: number, at: number): void {
+    this.timers[t] = at;
+  }
+
+  private go(ev: TcpTransition): void {
+    this.st = nextState(this.st, ev);
+  }
+
+  private closeWith(reason: TcpCloseReason, ev: TcpTransition = "RESET"): void {
+    if (this.st === "CLOSED" && this.closeReason !== undefined) return;
+    this.go(ev);
+    this.st = "CLOSED";
+    this.closeReason = reason;
+    for (let t = 0; t < NTIMERS; t++) this.timers[t] = OFF;
+    this.ackPending = false;
+    this.probePending = false;
+    this.synPending = false;
+    this.sb.clear();
+    this.push({ type: "closed", reason });
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+/** CUBIC (RFC 9438) is the default controller, as on Linux. */
+const defaultCongestion = cubicFactory();
+
+function canSendData(s: TcpState): boolean {
+  return s === "ESTABLISHED" || s === "CLOSE_WAIT";
+}

@@ -1,0 +1,184 @@
+// Public types of the sans-IO TCP engine: configuration, events, counters, drop reasons and the
+// "upper layer" hooks through which an MPTCP connection drives a subflow (RFC 8684 section 3).
+import type { CongestionFactory } from "../congestion/types.ts";
+import type { MptcpOption, TcpSegment } from "../wire/types.ts";
+
+/** The injected random source (structurally core/crypto/random.ts's RandomSource). */
+export interface TcpRandom {
+  fill(bytes: Uint8Array): void;
+}
+
+/** RFC 9293 section 3.3.2 states. */
+export type TcpState =
+  | "CLOSED"
+  | "LISTEN"
+  | "SYN_SENT"
+  | "SYN_RECEIVED"
+  | "ESTABLISHED"
+  | "FIN_WAIT_1"
+  | "FIN_WAIT_2"
+  | "CLOSE_WAIT"
+  | "CLOSING"
+  | "LAST_ACK"
+  | "TIME_WAIT";
+
+/** Why an incoming segment was dropped (counted in `stats().drops`). */
+export type TcpDropReason =
+  | "Closed" // the connection is CLOSED
+  | "NoAck" // synchronized state, ACK flag missing
+  | "BadAck" // ACK outside [SND.UNA - MAX.SND.WND, SND.NXT] (RFC 5961 section 5), or bad SYN/ACK
+  | "OutOfWindow" // sequence number not acceptable (RFC 9293 section 3.10.7.4)
+  | "PawsFailed" // RFC 7323 section 5: timestamp older than TS.Recent
+  | "BadRst" // RST not exactly at RCV.NXT (RFC 5961 section 3): challenge ACK or drop
+  | "BadSyn" // SYN in a synchronized state (RFC 5961 section 4): challenge ACK
+  | "Malformed" // contradictory flags (SYN+RST, SYN+FIN in LISTEN, ...)
+  | "TooManyHoles" // out-of-order data refused by the reassembly buffer
+  | "BufferFull" // data beyond the receive buffer
+  | "UpperVeto"; // the upper layer (MPTCP) refused the segment
+
+/** Why a connection reached CLOSED. */
+export type TcpCloseReason =
+  | "normal" // orderly close (TIME-WAIT expired, LAST-ACK acked, or closed before connecting)
+  | "reset" // the peer sent an acceptable RST
+  | "refused" // RST in answer to our SYN
+  | "timeout" // retransmission limit, user timeout or keepalive
+  | "aborted"; // local abort() (we sent RST)
+
+export type TcpEvent =
+  | { type: "connected" }
+  | { type: "readable" }
+  | { type: "writable" }
+  | { type: "peerFin" }
+  | { type: "reset" }
+  | { type: "closed"; reason: TcpCloseReason };
+
+export interface TcpConfig {
+  /** MSS we announce and the upper bound of what we send (bytes of payload, no options). */
+  mss: number;
+  /** Path MTU (bytes of IP packet): both MSS values are clamped to it. */
+  mtu: number;
+  /** IPv6 (40-byte IP header) rather than IPv4 (20). */
+  ipv6: boolean;
+  sendBufferSize: number;
+  receiveBufferSize: number;
+  windowScaling: boolean;
+  sack: boolean;
+  timestamps: boolean;
+  /** RFC 6928 initial window in segments (10). */
+  initialWindowSegments: number;
+  minRtoUs: number;
+  initialRtoUs: number;
+  maxRtoUs: number;
+  delayedAckUs: number;
+  /** Data segments acknowledged immediately after the handshake (Linux quick-ack mode). */
+  quickAckSegments: number;
+  timeWaitUs: number;
+  keepalive: boolean;
+  keepaliveIdleUs: number;
+  keepaliveIntervalUs: number;
+  keepaliveProbes: number;
+  /** RFC 5482 / RFC 9293 user timeout: unacknowledged data older than this aborts (0 = off). */
+  userTimeoutUs: number;
+  /** SYN (or SYN/ACK) retransmissions before giving up (Linux tcp_syn_retries = 6). */
+  synRetries: number;
+  /** Data retransmissions (RTO expiries in a row) before giving up (Linux tcp_retries2 = 15). */
+  retries: number;
+  /** Disable Nagle's algorithm. */
+  noDelay: boolean;
+  /** RACK-TLP (RFC 8985) loss detection and tail loss probes. */
+  rack: boolean;
+  tlp: boolean;
+  /** RFC 5961 challenge ACKs per second (per connection). */
+  challengeAckLimit: number;
+  /** Congestion controller factory; one controller per connection. */
+  congestion: CongestionFactory | undefined;
+}
+
+/** Everything an MPTCP layer may want to know about an outgoing segment. */
+export interface TcpOutgoingInfo {
+  /** TCP_* flag bits of the segment. */
+  flags: number;
+  seq: number;
+  /** Payload bytes. */
+  length: number;
+  /** Opaque meta of the data (the DSS mapping handed out with pullData). */
+  meta: unknown;
+  retransmission: boolean;
+}
+
+/** Verdict of the upper layer on an incoming segment. */
+export type TcpVerdict = "accept" | "drop" | "reset";
+
+/**
+ * Hooks that let an MPTCP connection drive this TCP connection as a subflow. Every hook is
+ * optional; plain TCP uses none. The connection calls them synchronously from inside its own
+ * handle* / poll* methods; hooks must not re-enter the connection's state-changing methods.
+ */
+export interface TcpUpperLayer {
+  /** (b) Before TCP processing of an incoming segment. "drop" discards it, "reset" answers RST. */
+  inspectIncoming?(seg: TcpSegment, state: TcpState): TcpVerdict;
+  /** (b) After TCP processing of an incoming segment that was not dropped. */
+  afterIncoming?(seg: TcpSegment, state: TcpState): void;
+  /** (a) MPTCP options to add to an outgoing segment, at most `budget` bytes once encoded. */
+  outgoingOptions?(info: TcpOutgoingInfo, budget: number): MptcpOption[] | undefined;
+  /** (c) Receive window to advertise, in bytes (connection level, relative to DATA_ACK). */
+  receiveWindow?(): number;
+  /**
+   * (d) In-order subflow payload starting at `seq`. When present, payload bypasses the
+   * connection's own receive buffer and read() returns nothing. The bytes are only valid
+   * during the call.
+   */
+  deliver?(seq: number, data: Uint8Array): void;
+  /**
+   * (e) Pull up to `maxBytes` of new data to send. Returning undefined (or empty data) means
+   * nothing to send now. `meta` is kept with the segment and passed back in TcpOutgoingInfo
+   * on every (re)transmission and in `acked`. When present, write() is not used.
+   */
+  pullData?(maxBytes: number): { data: Uint8Array; meta?: unknown } | undefined;
+  /** Subflow-level cumulative acknowledgement of a segment that carried `meta`. */
+  acked?(meta: unknown): void;
+}
+
+/** Per-connection counters (plain snapshot). */
+export interface TcpStats {
+  state: TcpState;
+  segmentsIn: number;
+  segmentsOut: number;
+  dataSegmentsOut: number;
+  bytesSent: number;
+  bytesReceived: number;
+  bytesAcked: number;
+  /** Payload bytes delivered in order (to read() or the upper layer). */
+  bytesDelivered: number;
+  retransSegments: number;
+  retransBytes: number;
+  fastRetransmits: number;
+  rtoExpiries: number;
+  tlpProbes: number;
+  rackMarkedLost: number;
+  recoveries: number;
+  dupAcksIn: number;
+  sackBlocksIn: number;
+  dsacksIn: number;
+  dsacksOut: number;
+  /** Recovery episodes undone because every retransmission was DSACKed (spurious). */
+  spuriousRecoveries: number;
+  /** Retransmissions the peer reported as duplicates (DSACK). */
+  spuriousRetransmits: number;
+  challengeAcks: number;
+  outOfOrderSegments: number;
+  zeroWindowProbes: number;
+  keepaliveProbes: number;
+  delayedAcks: number;
+  srttUs: number;
+  rttvarUs: number;
+  minRttUs: number;
+  rtoUs: number;
+  cwnd: number;
+  ssthresh: number;
+  inFlight: number;
+  sndWnd: number;
+  rcvWnd: number;
+  sndMss: number;
+  drops: Partial<Record<TcpDropReason, number>>;
+}
