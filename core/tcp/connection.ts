@@ -709,6 +709,13 @@ export class TcpConnection {
       return this.drop("BadSyn");
     }
 
+    // RFC 5961 section 4.2: a SYN in a synchronized state, whatever its sequence number, gets a
+    // challenge ACK and is dropped.
+    if (fl & TCP_SYN && !(fl & TCP_RST)) {
+      this.challengeAck(now);
+      return this.drop("BadSyn");
+    }
+
     // Step 1: acceptability.
     const wnd = Math.max(0, seqDiff(this.rcvAdv, this.rcvNxt));
     let ok: boolean;
