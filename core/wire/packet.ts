@@ -17,7 +17,7 @@ import { emitTcp, parseTcp } from "./tcp.ts";
 import type { EmitResult } from "./segment.ts";
 import { InvalidArgumentError } from "../errors.ts";
 
-export const IPPROTO_TCP_NUMBER = 6;
+const IPPROTO_TCP_NUMBER = 6;
 
 export interface Packet {
   ip: IpHeader;
