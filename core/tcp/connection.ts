@@ -82,6 +82,7 @@ export class TcpConnection {
   private readonly rbFactory: TcpReceiveBufferFactory;
 
   private st: TcpState = "CLOSED";
+  private active = false;
   private closeReason: TcpCloseReason | undefined;
   private readonly timers: number[] = new Array<number>(NTIMERS).fill(OFF);
   private readonly events: TcpEvent[] = [];
@@ -261,6 +262,16 @@ export class TcpConnection {
     return this.irs;
   }
 
+  /** RCV.NXT (for TIME-WAIT reuse checks by the host). */
+  get receiveNext(): number {
+    return this.rcvNxt;
+  }
+
+  /** True when this side sent the first SYN (connect()). */
+  get activeOpen(): boolean {
+    return this.active;
+  }
+
   /** The congestion controller (undefined before connect/listen). */
   get congestion(): CongestionController | undefined {
     return this.ccImpl;
@@ -293,6 +304,7 @@ export class TcpConnection {
     this.sndUna = this.iss;
     this.sndNxt = seqAdd(this.iss, 1);
     this.synPending = true;
+    this.active = true;
     this.go("ACTIVE_OPEN");
     this.setTimer(TcpTimer.Rto, now + this.rtt.rtoUs);
   }
@@ -372,6 +384,11 @@ export class TcpConnection {
       return;
     }
     this.shutdown();
+  }
+
+  /** Drops the connection without telling the peer (TIME-WAIT reuse by the host). */
+  abortSilently(): void {
+    if (this.st !== "CLOSED") this.closeWith("aborted");
   }
 
   /** Abort: RST to the peer (in synchronized states), then CLOSED. */
