@@ -41,6 +41,11 @@ export interface CongestionController {
   pacingRate?(srttUs: number): number | undefined;
   /** The MSS changed (path MTU). */
   setMss(mss: number): void;
+  /**
+   * The subflow is gone (closed or reset): coupled controllers drop it from the connection's
+   * shared state. Uncoupled controllers may omit this. No other call follows it.
+   */
+  release?(): void;
 }
 
 export interface CongestionContext {
