@@ -322,9 +322,8 @@ abstract class ReceiveBufferBase implements ReceiveBuffer {
     [this.rHi, this.rLo] = splitSeq(opts.width, opts.initialSeq);
   }
 
-  /** The storage view and the ring's base offset in it. */
-  protected abstract mem(): Uint8Array;
-  protected abstract base(): number;
+  /** A view of exactly the ring's bytes (re-created by WASM buffers after memory growth). */
+  protected abstract ring(): Uint8Array;
   protected abstract regrow(newCap: number): void;
   protected abstract freeStorage(): void;
 
@@ -362,19 +361,16 @@ abstract class ReceiveBufferBase implements ReceiveBuffer {
     const end = offset + len;
     const e = end > cap ? cap : end;
     if (s < e) {
-      const mem = this.mem();
-      const base = this.base();
+      const ring = this.ring();
       let pos = this.head + s;
       if (pos >= cap) pos -= cap;
-      let a = srcOff + (s - offset);
+      const a = srcOff + (s - offset);
       const n = e - s;
       const first = cap - pos < n ? cap - pos : n;
-      if (a === 0 && first === src.length) mem.set(src, base + pos);
-      else mem.set(src.subarray(a, a + first), base + pos);
-      if (first < n) {
-        a += first;
-        mem.set(src.subarray(a, a + n - first), base);
-      }
+      // A fresh view over the source's buffer is about twice as cheap as subarray() in V8.
+      if (a === 0 && n === src.length && first === n) ring.set(src, pos);
+      else ring.set(new Uint8Array(src.buffer, src.byteOffset + a, first), pos);
+      if (first < n) ring.set(new Uint8Array(src.buffer, src.byteOffset + a + first, n - first), 0);
     }
     this.avail = avail + r;
     return r;
@@ -393,22 +389,20 @@ abstract class ReceiveBufferBase implements ReceiveBuffer {
   read(dst: Uint8Array, dstOff: number, max: number): number {
     const n = Math.min(max, this.avail, dst.length - dstOff);
     if (n <= 0) return 0;
-    const mem = this.mem();
-    const base = this.base();
+    const ring = this.ring();
     const first = Math.min(n, this.cap - this.head);
-    dst.set(mem.subarray(base + this.head, base + this.head + first), dstOff);
-    if (first < n) dst.set(mem.subarray(base, base + n - first), dstOff + first);
+    dst.set(ring.subarray(this.head, this.head + first), dstOff);
+    if (first < n) dst.set(ring.subarray(0, n - first), dstOff + first);
     this.release(n);
     return n;
   }
 
   peek(): ReadViews {
-    const mem = this.mem();
-    const base = this.base();
+    const ring = this.ring();
     const first = Math.min(this.avail, this.cap - this.head);
     return {
-      first: mem.subarray(base + this.head, base + this.head + first),
-      second: mem.subarray(base, base + this.avail - first),
+      first: ring.subarray(this.head, this.head + first),
+      second: ring.subarray(0, this.avail - first),
     };
   }
 
@@ -454,11 +448,8 @@ export class TsReceiveBuffer extends ReceiveBufferBase {
     super(opts, new TsAssembler({ width: opts.width, initialSeq: opts.initialSeq, maxHoles: opts.maxHoles }));
     this.buf = new Uint8Array(this.cap);
   }
-  protected mem(): Uint8Array {
+  protected ring(): Uint8Array {
     return this.buf;
-  }
-  protected base(): number {
-    return 0;
   }
   protected regrow(newCap: number): void {
     const nb = new Uint8Array(newCap);
@@ -482,18 +473,23 @@ export class WasmReceiveBuffer extends ReceiveBufferBase {
     this.kernels = asm.kernels;
     this.ptr = this.kernels.exports.kbufAlloc(this.cap) as number;
   }
-  protected mem(): Uint8Array {
-    return this.kernels.u8();
-  }
-  protected base(): number {
-    if (this.ptr === 0) throw new InvalidStateError("receive buffer used after dispose()");
-    return this.ptr;
+  private view: Uint8Array = new Uint8Array(0);
+  protected ring(): Uint8Array {
+    // A view over a detached buffer (WASM memory grew since) has length 0: re-create it.
+    let v = this.view;
+    if (v.length !== this.cap) {
+      if (this.ptr === 0) throw new InvalidStateError("receive buffer used after dispose()");
+      v = this.view = new Uint8Array(this.kernels.memory.buffer, this.ptr, this.cap);
+    }
+    return v;
   }
   protected regrow(newCap: number): void {
     this.ptr = this.kernels.exports.kbufRegrow(this.ptr, this.cap, this.head, newCap) as number;
+    this.view = new Uint8Array(0);
   }
   protected freeStorage(): void {
     this.kernels.exports.kbufFree(this.ptr);
     this.ptr = 0;
+    this.view = new Uint8Array(0);
   }
 }
