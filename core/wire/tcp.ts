@@ -118,12 +118,14 @@ export function parseTcpOptions(buf: Uint8Array, off: number, len: number): Pars
 
 /**
  * Parses the TCP segment buf[off, off+len): header, options, and the payload as a view of
- * the rest (no copy). `len` is the segment length (from the IP header), not the buffer's.
+ * the rest (no copy). `len` is the segment length (from the IP header), not the buffer's;
+ * a buffer shorter than off + len is Truncated.
  */
 export function parseTcp(buf: Uint8Array, off: number, len: number): ParseResult<TcpSegment> {
   if (!(off >= 0 && len >= 0) || !Number.isFinite(off) || !Number.isFinite(len)) return fail("Truncated", "bad offset or length");
-  const n = Math.min(len, buf.length - off);
-  if (n < TCP_HEADER_MIN) return fail("Truncated", `TCP header needs 20 bytes, have ${Math.max(n, 0)}`);
+  if (off + len > buf.length) return fail("Truncated", `segment of ${len} bytes at ${off}, the buffer has ${buf.length}`);
+  const n = len;
+  if (n < TCP_HEADER_MIN) return fail("Truncated", `TCP header needs 20 bytes, have ${n}`);
   const hl = (buf[off + 12]! >>> 4) * 4;
   if (hl < TCP_HEADER_MIN) return fail("BadHeader", `data offset ${hl >>> 2} < 5`);
   if (hl > n) return fail("Truncated", `TCP header of ${hl} bytes, have ${n}`);
