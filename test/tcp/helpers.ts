@@ -199,7 +199,7 @@ export class Pair {
   connect(): boolean {
     this.b.conn.listen();
     this.a.conn.connect(this.now);
-    return this.runUntil(() => this.a.conn.state === "ESTABLISHED" && this.b.conn.state === "ESTABLISHED", 30_000_000);
+    return this.runUntil(() => this.a.conn.state === "ESTABLISHED" && this.b.conn.state === "ESTABLISHED", 200_000_000);
   }
 }
 
