@@ -353,6 +353,7 @@ abstract class ReceiveBufferBase implements ReceiveBuffer {
   }
 
   writeAt(offset: number, src: Uint8Array, srcOff: number, len: number): number {
+    if (!(len >= 0 && srcOff >= 0 && srcOff + len <= src.length)) throw new InvalidArgumentError(`source range [${srcOff}, ${srcOff + len}) outside a ${src.length}-byte buffer`);
     const avail = this.avail;
     const cap = this.cap;
     const r = this.asm.add(offset - avail, len, cap - avail);

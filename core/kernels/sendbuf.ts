@@ -57,8 +57,8 @@ abstract class SendBufferBase implements SendBuffer {
     let pos = this.head + this.used;
     if (pos >= this.cap) pos -= this.cap;
     const first = Math.min(n, this.cap - pos);
-    mem.set(src.subarray(srcOff, srcOff + first), base + pos);
-    if (first < n) mem.set(src.subarray(srcOff + first, srcOff + n), base);
+    mem.set(new Uint8Array(src.buffer, src.byteOffset + srcOff, first), base + pos);
+    if (first < n) mem.set(new Uint8Array(src.buffer, src.byteOffset + srcOff + first, n - first), base);
     this.used += n;
     return n;
   }

@@ -79,6 +79,7 @@ test("receive buffer: refusals leave the state unchanged; grow keeps stored byte
     assert.equal(c.refusedTooManyHoles, 1);
     assert.throws(() => rb.release(1), { name: "InvalidArgumentError" });
     assert.throws(() => rb.grow(10), { name: "InvalidArgumentError" });
+    assert.throws(() => rb.writeAt(0, data, 190, 20), { name: "InvalidArgumentError" }, "source range past the buffer");
     rb.dispose();
   }
 });
