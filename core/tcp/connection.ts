@@ -278,6 +278,26 @@ export class TcpConnection {
     return this.ccImpl;
   }
 
+  /** Smoothed RTT in µs (0 before the first sample): for the MPTCP scheduler. */
+  get srttUs(): number {
+    return this.rtt.srttUs;
+  }
+
+  /** Congestion window in bytes (for the MPTCP scheduler). */
+  get cwndBytes(): number {
+    return this.ccImpl?.cwnd ?? 0;
+  }
+
+  /** Bytes in flight (for the MPTCP scheduler). */
+  get bytesInFlight(): number {
+    return this.inFlight();
+  }
+
+  /** Asks for an ACK on the next pollTransmit (an MPTCP layer signalling on a pure ACK). */
+  requestAck(): void {
+    if (isSynchronized(this.st) && this.st !== "CLOSED") this.ackPending = true;
+  }
+
   stats(): TcpStats {
     return {
       ...this.s,
@@ -1473,9 +1493,10 @@ export class TcpConnection {
         window = Math.min(65535, Math.floor(w / 2 ** this.rcvWscale));
         this.rcvAdv = seqAdd(this.rcvNxt, window * 2 ** this.rcvWscale);
         if (this.sackOk && !(flags & TCP_RST)) {
-          const maxBlocks = Math.floor((40 - used - 4) / 8);
+          const reserve = this.upper?.optionSpace ? this.upper.optionSpace(flags, payload?.length ?? 0) : 0;
+          const maxBlocks = Math.floor((40 - used - reserve - 4) / 8);
           const blocks: SackBlock[] = [];
-          if (this.dsack) {
+          if (this.dsack && maxBlocks > 0) {
             blocks.push(this.dsack);
             this.s.dsacksOut++;
             this.dsack = undefined;

@@ -137,6 +137,11 @@ export interface TcpUpperLayer {
   pullData?(maxBytes: number): { data: Uint8Array; meta?: unknown } | undefined;
   /** Subflow-level cumulative acknowledgement of a segment that carried `meta`. */
   acked?(meta: unknown): void;
+  /**
+   * (a') Option bytes the upper layer will need on an outgoing segment (flags, payload length),
+   * reserved before SACK blocks are added (Linux computes the MPTCP option size first).
+   */
+  optionSpace?(flags: number, length: number): number;
 }
 
 /** Per-connection counters (plain snapshot). */
