@@ -1,0 +1,234 @@
+// The runtime-neutral driver: the one loop every real-time adapter (UDP, TUN) uses to run a
+// sans-IO host. It feeds input to the host, drains its outputs, and keeps exactly one timer
+// armed at the host's pollTimeout(). Time comes from an injected Clock (integer µs), timers from
+// injected Timers, so the driver itself touches no runtime API and runs unchanged on Node and
+// Deno (adapters/runtime/ supplies the real clock and timers; tests may supply fakes).
+//
+// Order after every input (the contract of adapters/memory SimHost, core/tcp/host.ts):
+//   1. one input: handlePacket(now, packet, iface) | handleTimeout(now) | a command (act())
+//   2. pollTransmit(now) until undefined; each packet goes to ports[iface].send()
+//   3. pollTimeout(): the single timer is re-armed if the deadline moved earlier (an early
+//      handleTimeout is a harmless no-op, so a later deadline keeps the armed timer).
+import type { IpAddress } from "../core/wire/types.ts";
+import type { Clock, Timers } from "./runtime/index.ts";
+
+/** One packet a host wants to send and the interface (path) it leaves on. */
+export interface HostTransmit {
+  /** A raw IP packet; ownership passes to the driver. */
+  packet: Uint8Array;
+  iface: number;
+}
+
+/**
+ * What the driver runs: the in-memory simulator's SimHost shape. A TcpHost or the MPTCP
+ * Endpoint wrapped with its application logic (see adapters/cli/app.ts).
+ */
+export interface DriverHost {
+  handlePacket(now: number, packet: Uint8Array, iface: number): void;
+  pollTransmit(now: number): HostTransmit | undefined;
+  pollTimeout(): number | undefined;
+  handleTimeout(now: number): void;
+}
+
+/** One path of the host: a TUN device or a UDP socket, carrying raw IP packets both ways. */
+export interface PacketPort {
+  /** Human-readable name ("tun0", "udp 127.0.0.1:5000"). */
+  readonly label: string;
+  /** The stack's own address on this path. */
+  readonly address: IpAddress;
+  /** Local port bound to this path, when the transport fixes one (UDP); else undefined. */
+  readonly localPort: number | undefined;
+  /** Sends one IP packet. Returns false when it was dropped (counted by the port). */
+  send(packet: Uint8Array): boolean;
+  /** Starts delivering received IP packets. */
+  start(deliver: (packet: Uint8Array) => void): void;
+  /** Stops receiving and releases the port. */
+  close(): Promise<void>;
+}
+
+/** Where the driver copies every packet it moves (a pcap writer). */
+export interface PacketTap {
+  record(wallUs: number, packet: Uint8Array, iface: number, dir: "in" | "out"): void;
+}
+
+export interface DriverOptions {
+  host: DriverHost;
+  ports: PacketPort[];
+  clock: Clock;
+  timers: Timers;
+  tap?: PacketTap;
+  /** A host method threw (a bug: network input never throws). Default: rethrow. */
+  onError?: (err: unknown) => void;
+}
+
+export interface DriverStats {
+  packetsIn: number;
+  packetsOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** Packets the host addressed to an interface that does not exist. */
+  noPort: number;
+  /** Packets a port refused (send() returned false). */
+  sendDropped: number;
+  timerFires: number;
+  timerArms: number;
+}
+
+export class Driver {
+  readonly host: DriverHost;
+  readonly ports: readonly PacketPort[];
+  private readonly clock: Clock;
+  private readonly timers: Timers;
+  private readonly tap: PacketTap | undefined;
+  private readonly onError: (err: unknown) => void;
+  private timer: unknown = undefined;
+  private armedAt: number | undefined = undefined;
+  private running = false;
+  private busy = false;
+  private readonly pending: Array<{ packet: Uint8Array; iface: number }> = [];
+  private readonly s: DriverStats = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0, noPort: 0, sendDropped: 0, timerFires: 0, timerArms: 0 };
+
+  constructor(opts: DriverOptions) {
+    this.host = opts.host;
+    this.ports = opts.ports;
+    this.clock = opts.clock;
+    this.timers = opts.timers;
+    this.tap = opts.tap;
+    this.onError =
+      opts.onError ??
+      ((e) => {
+        throw e;
+      });
+  }
+
+  stats(): DriverStats {
+    return { ...this.s };
+  }
+
+  now(): number {
+    return this.clock.nowUs();
+  }
+
+  /** Starts every port and arms the timer. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.ports.forEach((p, i) => p.start((packet) => this.deliver(packet, i)));
+    this.flush();
+  }
+
+  /** Feeds one received packet to the host, then drains. Re-entrant calls are queued. */
+  deliver(packet: Uint8Array, iface: number): void {
+    if (!this.running) return;
+    if (this.busy) {
+      this.pending.push({ packet, iface });
+      return;
+    }
+    this.busy = true;
+    try {
+      let p: { packet: Uint8Array; iface: number } | undefined = { packet, iface };
+      while (p) {
+        const now = this.clock.nowUs();
+        this.s.packetsIn++;
+        this.s.bytesIn += p.packet.length;
+        this.tap?.record(this.clock.wallUs(now), p.packet, p.iface, "in");
+        this.host.handlePacket(now, p.packet, p.iface);
+        this.drain(now);
+        p = this.pending.shift();
+      }
+      this.rearm();
+    } catch (e) {
+      this.onError(e);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Runs a command on the host at the current time (write, close, connect...), then drains. */
+  act<T>(fn: (now: number) => T): T {
+    const now = this.clock.nowUs();
+    const r = fn(now);
+    this.flush();
+    return r;
+  }
+
+  /** Drains pending transmissions and re-arms the timer. */
+  flush(): void {
+    if (!this.running || this.busy) return;
+    this.busy = true;
+    try {
+      this.drain(this.clock.nowUs());
+      this.rearm();
+    } catch (e) {
+      this.onError(e);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Stops the timer and closes every port. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    if (this.timer !== undefined) this.timers.clear(this.timer);
+    this.timer = undefined;
+    this.armedAt = undefined;
+    await Promise.all(this.ports.map((p) => p.close()));
+  }
+
+  private drain(now: number): void {
+    let t: HostTransmit | undefined;
+    while ((t = this.host.pollTransmit(now)) !== undefined) {
+      const port = this.ports[t.iface];
+      if (!port) {
+        this.s.noPort++;
+        continue;
+      }
+      this.s.packetsOut++;
+      this.s.bytesOut += t.packet.length;
+      this.tap?.record(this.clock.wallUs(now), t.packet, t.iface, "out");
+      if (!port.send(t.packet)) this.s.sendDropped++;
+    }
+  }
+
+  private rearm(): void {
+    if (!this.running) return;
+    const d = this.host.pollTimeout();
+    if (d === undefined) {
+      if (this.timer !== undefined) this.timers.clear(this.timer);
+      this.timer = undefined;
+      this.armedAt = undefined;
+      return;
+    }
+    if (this.armedAt !== undefined && this.armedAt <= d) return; // the armed timer fires first
+    if (this.timer !== undefined) this.timers.clear(this.timer);
+    const delayMs = Math.max(0, Math.ceil((d - this.clock.nowUs()) / 1000));
+    this.armedAt = d;
+    this.s.timerArms++;
+    this.timer = this.timers.set(() => this.fire(), delayMs);
+  }
+
+  private fire(): void {
+    this.timer = undefined;
+    this.armedAt = undefined;
+    if (!this.running) return;
+    if (this.busy) return this.rearmLater();
+    this.busy = true;
+    try {
+      const now = this.clock.nowUs();
+      this.s.timerFires++;
+      const d = this.host.pollTimeout();
+      if (d !== undefined && d <= now) this.host.handleTimeout(now);
+      this.drain(now);
+      this.rearm();
+    } catch (e) {
+      this.onError(e);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private rearmLater(): void {
+    this.timer = this.timers.set(() => this.fire(), 0);
+  }
+}

@@ -1,0 +1,296 @@
+// TUN adapter (Linux): attaches to EXISTING TUN devices by name (created beforehand with
+// `ip tuntap add dev NAME mode tun`, given an address and brought up), one device per path,
+// and moves raw IPv4/IPv6 packets (IFF_TUN | IFF_NO_PI) between them and the driver.
+//
+// One group of devices shares one waiter: a poll(2) on every device plus a wake-up pipe, run
+// on a worker thread (koffi async call under Node, a nonblocking Deno.dlopen symbol under Deno),
+// so an idle stack burns no CPU and wakes only for packets. When poll reports a device
+// readable, its packets are read on the event loop with non-blocking read(2) until EAGAIN (at
+// most `batch` per wake-up, for fairness). Writes are synchronous non-blocking write(2); a full
+// device queue drops the packet (counted), as a NIC would.
+//
+// Errors name the cause and the fix: missing /dev/net/tun, a device that does not exist, no
+// permission, a device in use, a device that is not TUN.
+import { formatIp, parseIpText } from "../../core/wire/ip.ts";
+import type { IpAddress } from "../../core/wire/types.ts";
+import type { PacketPort } from "../driver.ts";
+import type { TunFfi } from "./ffi.ts";
+import { ERRNO, IFF_NO_PI, IFF_TUN, IFNAMSIZ, IFREQ_SIZE, loadTunFfi, O_CLOEXEC, O_NONBLOCK, O_RDWR, POLLERR, POLLFD_SIZE, POLLHUP, POLLIN, POLLNVAL, TUNSETIFF } from "./ffi.ts";
+
+export type TunErrorCode = "NoTunDriver" | "NoDevice" | "Permission" | "Busy" | "NotTun" | "Other";
+
+export class TunError extends Error {
+  override name = "TunError";
+  constructor(
+    message: string,
+    readonly code: TunErrorCode,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface TunSpec {
+  /** Device name (at most 15 characters). */
+  device: string;
+  /** The stack's own address on this device (not the kernel's address on it). */
+  address: IpAddress | string;
+}
+
+export interface TunOpenOptions {
+  /** Clone device path (default /dev/net/tun); tests point it elsewhere to check the error. */
+  clonePath?: string;
+  /** Largest packet read (default 65535). */
+  mtu?: number;
+  /** Packets read per device per wake-up (default 256). */
+  batch?: number;
+}
+
+export interface TunPortStats {
+  packetsIn: number;
+  packetsOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** write(2) failed (EAGAIN: device queue full; EIO: device down...). */
+  writeErrors: number;
+  readErrors: number;
+  /** poll(2) wake-ups of the group while this port was open. */
+  wakeups: number;
+}
+
+const FIX_PERMISSION = "run as root, or give the process CAP_NET_ADMIN (e.g. setcap cap_net_admin+ep on the runtime binary), or create the device for your user: ip tuntap add dev NAME mode tun user $USER";
+
+function openError(path: string, errno: number): TunError {
+  if (errno === ERRNO.ENOENT || errno === ERRNO.ENODEV || errno === ERRNO.ENXIO) {
+    return new TunError(
+      `${path} is missing (errno ${errno}): the TUN driver is not available. Fix: load it (modprobe tun), or create the node (mkdir -p /dev/net && mknod ${path} c 10 200 && chmod 0666 ${path}); in a container, pass the device (docker run --device /dev/net/tun --cap-add NET_ADMIN)`,
+      "NoTunDriver",
+    );
+  }
+  if (errno === ERRNO.EACCES || errno === ERRNO.EPERM) {
+    return new TunError(`no permission to open ${path} (errno ${errno}). Fix: ${FIX_PERMISSION}`, "Permission");
+  }
+  return new TunError(`cannot open ${path} (errno ${errno})`, "Other");
+}
+
+function attachError(dev: string, errno: number): TunError {
+  if (errno === ERRNO.EPERM || errno === ERRNO.EACCES) {
+    return new TunError(`no permission to attach to TUN device ${dev} (errno ${errno}). Fix: ${FIX_PERMISSION.replace("NAME", dev)}`, "Permission");
+  }
+  if (errno === ERRNO.EBUSY) {
+    return new TunError(`TUN device ${dev} is busy (errno ${errno}): another process has it open. Fix: stop that process, or use another device (ip tuntap add dev NAME mode tun)`, "Busy");
+  }
+  if (errno === ERRNO.EINVAL) {
+    return new TunError(
+      `${dev} is not a single-queue TUN device (errno ${errno}; a TAP, multi_queue or non-tun interface?). Fix: ip link del ${dev}; ip tuntap add dev ${dev} mode tun`,
+      "NotTun",
+    );
+  }
+  return new TunError(`cannot attach to TUN device ${dev} (ioctl TUNSETIFF, errno ${errno})`, "Other");
+}
+
+/** Opens one TUN device (attach only; never creates one). */
+function attach(ffi: TunFfi, spec: TunSpec, clonePath: string): number {
+  const dev = spec.device;
+  const nameBytes = new TextEncoder().encode(dev);
+  if (nameBytes.length === 0 || nameBytes.length >= IFNAMSIZ || /[\s/:]/.test(dev)) {
+    throw new TunError(`bad TUN device name "${dev}" (1 to 15 characters, no spaces, '/' or ':')`, "Other");
+  }
+  // TUNSETIFF on a name that does not exist would CREATE a device: check first.
+  if (ffi.ifNameToIndex(dev) === 0) {
+    throw new TunError(
+      `TUN device ${dev} does not exist in this network namespace. Fix: ip tuntap add dev ${dev} mode tun && ip addr add PEER_ADDR/PREFIX dev ${dev} && ip link set ${dev} up (the kernel's address on it, not ours)`,
+      "NoDevice",
+    );
+  }
+  const fd = ffi.open(clonePath, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) throw openError(clonePath, -fd);
+  const ifr = new Uint8Array(IFREQ_SIZE);
+  ifr.set(nameBytes, 0);
+  const flags = IFF_TUN | IFF_NO_PI;
+  ifr[IFNAMSIZ] = flags & 0xff;
+  ifr[IFNAMSIZ + 1] = flags >>> 8;
+  const r = ffi.ioctlPtr(fd, TUNSETIFF, ifr);
+  if (r < 0) {
+    ffi.close(fd);
+    throw attachError(dev, -r);
+  }
+  return fd;
+}
+
+/** One TUN device as a driver port. */
+export class TunPort implements PacketPort {
+  readonly label: string;
+  readonly address: IpAddress;
+  readonly localPort = undefined;
+  deliverFn: ((packet: Uint8Array) => void) | undefined;
+  closed = false;
+  fdClosed = false;
+  readonly s: TunPortStats = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0, writeErrors: 0, readErrors: 0, wakeups: 0 };
+  lastWriteErrno = 0;
+
+  constructor(
+    private readonly group: TunGroup,
+    readonly device: string,
+    readonly fd: number,
+    address: IpAddress,
+  ) {
+    this.address = address;
+    this.label = `tun ${device} (${formatIp(address)})`;
+  }
+
+  stats(): TunPortStats {
+    return { ...this.s };
+  }
+
+  start(deliver: (packet: Uint8Array) => void): void {
+    this.deliverFn = deliver;
+    this.group.startPolling();
+  }
+
+  send(packet: Uint8Array): boolean {
+    if (this.closed) return false;
+    const r = this.group.ffi.write(this.fd, packet);
+    if (r < 0) {
+      this.s.writeErrors++;
+      this.lastWriteErrno = -r;
+      return false;
+    }
+    this.s.packetsOut++;
+    this.s.bytesOut += packet.length;
+    return true;
+  }
+
+  close(): Promise<void> {
+    return this.group.closePort(this);
+  }
+}
+
+/** Devices opened together, sharing one poll(2) waiter. */
+export class TunGroup {
+  readonly ports: TunPort[] = [];
+  private wakeR = -1;
+  private wakeW = -1;
+  private polling: Promise<void> | undefined;
+  private stopping = false;
+  private readonly buf: Uint8Array;
+  private readonly batch: number;
+  /** poll(2) wake-ups (for the idle-CPU check: it must stay flat while nothing arrives). */
+  wakeups = 0;
+
+  constructor(
+    readonly ffi: TunFfi,
+    opts: TunOpenOptions,
+  ) {
+    this.buf = new Uint8Array(opts.mtu ?? 65535);
+    this.batch = opts.batch ?? 256;
+  }
+
+  /** Attaches to every device; on any failure, closes those already opened and throws. */
+  static async open(specs: TunSpec[], opts: TunOpenOptions = {}): Promise<TunGroup> {
+    const ffi = await loadTunFfi();
+    const g = new TunGroup(ffi, opts);
+    const clonePath = opts.clonePath ?? "/dev/net/tun";
+    try {
+      for (const spec of specs) {
+        const address = typeof spec.address === "string" ? parseIpText(spec.address) : spec.address;
+        if (!address) throw new TunError(`--tun ${spec.device}: "${String(spec.address)}" is not an IP address`, "Other");
+        const fd = attach(ffi, spec, clonePath);
+        g.ports.push(new TunPort(g, spec.device, fd, address));
+      }
+      [g.wakeR, g.wakeW] = ffi.pipe();
+    } catch (e) {
+      for (const p of g.ports) g.closeFd(p);
+      throw e;
+    }
+    return g;
+  }
+
+  startPolling(): void {
+    if (this.polling || this.stopping) return;
+    this.polling = this.loop();
+  }
+
+  private async loop(): Promise<void> {
+    const open = (): TunPort[] => this.ports.filter((p) => !p.closed);
+    while (!this.stopping) {
+      const ports = open();
+      if (ports.length === 0) break;
+      const n = ports.length + 1;
+      const fds = new Uint8Array(n * POLLFD_SIZE);
+      const dv = new DataView(fds.buffer);
+      ports.forEach((p, i) => {
+        dv.setInt32(i * POLLFD_SIZE, p.fd, true);
+        dv.setInt16(i * POLLFD_SIZE + 4, POLLIN, true);
+      });
+      dv.setInt32(ports.length * POLLFD_SIZE, this.wakeR, true);
+      dv.setInt16(ports.length * POLLFD_SIZE + 4, POLLIN, true);
+      const r = await this.ffi.pollAsync(fds, n, -1);
+      this.wakeups++;
+      if (this.stopping) break;
+      if (r < 0) continue; // EINTR
+      for (let i = 0; i < ports.length; i++) {
+        const rev = dv.getInt16(i * POLLFD_SIZE + 6, true);
+        const p = ports[i]!;
+        p.s.wakeups++;
+        if (rev & POLLIN) this.drain(p);
+        else if (rev & (POLLERR | POLLHUP | POLLNVAL)) p.s.readErrors++;
+      }
+      if (dv.getInt16(ports.length * POLLFD_SIZE + 6, true) & POLLIN) {
+        const junk = new Uint8Array(64);
+        while (this.ffi.read(this.wakeR, junk) > 0);
+      }
+      for (const q of ports) if (q.closed) this.closeFd(q);
+    }
+  }
+
+  private drain(p: TunPort): void {
+    for (let k = 0; k < this.batch && !p.closed; k++) {
+      const r = this.ffi.read(p.fd, this.buf);
+      if (r < 0) {
+        if (-r !== ERRNO.EAGAIN && -r !== ERRNO.EINTR) p.s.readErrors++;
+        return;
+      }
+      if (r === 0) return;
+      p.s.packetsIn++;
+      p.s.bytesIn += r;
+      // The driver and the host keep packets, so each gets its own copy.
+      p.deliverFn?.(this.buf.slice(0, r));
+    }
+  }
+
+  private wake(): void {
+    if (this.wakeW >= 0) this.ffi.write(this.wakeW, new Uint8Array(1));
+  }
+
+  async closePort(p: TunPort): Promise<void> {
+    if (p.closed) return;
+    p.closed = true;
+    if (this.ports.every((q) => q.closed)) {
+      await this.close();
+      return;
+    }
+    // The waiter closes the fd once its poll(2) (which may include it) has returned.
+    if (this.polling) this.wake();
+    else this.closeFd(p);
+  }
+
+  closeFd(p: TunPort): void {
+    if (p.fdClosed) return;
+    p.fdClosed = true;
+    this.ffi.close(p.fd);
+  }
+
+  /** Stops the waiter and closes every device and the wake-up pipe. */
+  async close(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    for (const p of this.ports) p.closed = true;
+    this.wake();
+    if (this.polling) await this.polling;
+    for (const p of this.ports) this.closeFd(p);
+    this.ffi.close(this.wakeR);
+    this.ffi.close(this.wakeW);
+    this.wakeR = this.wakeW = -1;
+  }
+}
