@@ -297,7 +297,8 @@ export interface DssMap {
    * Feeds mapped subflow bytes in subflow order for the DSS checksum. Returns 0 while the
    * mapping is incomplete or checksums are off, 1 when this call completed a mapping whose
    * checksum verified, Refusal.ChecksumMismatch when it did not, Refusal.NoMapping.
-   * The bytes must not cross a mapping boundary (use translate() to split).
+   * The bytes must continue the mapping's fed bytes and not cross its end (use translate() to
+   * split); otherwise InvalidArgumentError (caller bug: feed after subflow-level reassembly).
    */
   checksumFeed(ssn: number, src: Uint8Array, srcOff: number, len: number): number;
   /** Drops receive mappings wholly before `ssn` (already delivered). */
