@@ -19,6 +19,20 @@
 //   counted, and leaves the state unchanged. Only API misuse (bad argument, use after
 //   dispose) throws (InvalidArgumentError / InvalidStateError from core/errors.ts).
 // - The hot-path methods return plain numbers and allocate nothing.
+//
+// How the engines chain them (receive side, per subflow segment with payload):
+//   1. subflow level: sub = createReceiveBuffer({ width: 32, initialSeq: irs + 1, capacity })
+//      r = sub.write(seg.seq, pkt, payloadOff, payloadLen)   // r < 0: drop + count (typed)
+//      cumulative ACK = sub.nextSeq; advertised window from the data-level buffer's `window`.
+//   2. DSS: map.install(...) for a segment with a mapping; then for the in-order subflow bytes
+//      (sub.peek() views), split with map.translate(ssn, len) -> DSN (map.dsnHi/dsnLo), feed
+//      map.checksumFeed() when checksums are on, and
+//   3. data level: data = createReceiveBuffer({ width: 64, initialSeq: idsn + 1, capacity })
+//      data.write64(map.dsnHi, map.dsnLo, view, off, n); then sub.release(n).
+//      DATA_ACK = data.nextSeq64; the application reads with data.read()/peek()+release().
+// Send side: sb = createSendBuffer(...); app write() -> sb.write; a subflow sends DSN range
+// [d, d + n) with sb.peekAt/readAt and map.recordSent(ssn, dHi, dLo, n); DATA_ACK -> sb.ack64
+// and map.ackSent on every subflow; a dead subflow's map.unacked() is re-sent on another.
 import type { WasmVariant } from "./wasm/instance.ts";
 
 /** Which implementation: the TS twin, or WASM ("wasm" = the default build variant). */
