@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Kernel-side echo / sink / source server for the interop tests (runs inside the test's
+network namespace). Plain TCP by default; --mptcp uses socket(AF_INET[6], SOCK_STREAM, 262).
+Serves --count connections (default 1), one at a time, then prints one JSON line per
+connection: {"bytes_in", "bytes_out", "sha256_in", "sha256_out", "mptcp"} and exits.
+Bounded: every socket has a timeout (--timeout seconds, default 30)."""
+import argparse, hashlib, json, socket, sys
+
+IPPROTO_MPTCP = 262
+SOL_MPTCP = 284
+MPTCP_INFO = 1
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--addr", required=True)
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--mode", choices=["echo", "sink", "source"], default="echo")
+    ap.add_argument("--source-bytes", type=int, default=0)
+    ap.add_argument("--mptcp", action="store_true")
+    ap.add_argument("--count", type=int, default=1)
+    ap.add_argument("--timeout", type=float, default=30)
+    a = ap.parse_args()
+    fam = socket.AF_INET6 if ":" in a.addr else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM, IPPROTO_MPTCP if a.mptcp else 0)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((a.addr, a.port))
+    s.listen(8)
+    s.settimeout(a.timeout)
+    print("READY", flush=True)
+    for _ in range(a.count):
+        c, peer = s.accept()
+        c.settimeout(a.timeout)
+        hin, hout = hashlib.sha256(), hashlib.sha256()
+        nin = nout = 0
+        if a.mode == "source":
+            # Deterministic bytes: the same SplitMix-free pattern is not needed here, any bytes do.
+            left = a.source_bytes
+            block = bytes((i * 7 + 3) & 0xFF for i in range(65536))
+            while left > 0:
+                chunk = block[: min(left, len(block))]
+                c.sendall(chunk)
+                hout.update(chunk)
+                nout += len(chunk)
+                left -= len(chunk)
+            c.shutdown(socket.SHUT_WR)
+        while True:
+            d = c.recv(65536)
+            if not d:
+                break
+            hin.update(d)
+            nin += len(d)
+            if a.mode == "echo":
+                c.sendall(d)
+                hout.update(d)
+                nout += len(d)
+        if a.mode != "source":
+            c.shutdown(socket.SHUT_WR)
+        # MPTCP in use on this connection? (MPTCP_INFO fails after fallback)
+        mp = False
+        if a.mptcp:
+            try:
+                c.getsockopt(SOL_MPTCP, MPTCP_INFO, 256)
+                mp = True
+            except OSError:
+                mp = False
+        c.close()
+        print(json.dumps({"peer": str(peer[0]), "bytes_in": nin, "bytes_out": nout, "sha256_in": hin.hexdigest(), "sha256_out": hout.hexdigest(), "mptcp": mp}), flush=True)
+    s.close()
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Exception as e:  # visible in the test's failure message
+        print(json.dumps({"error": repr(e)}), flush=True)
+        sys.exit(1)
