@@ -1,0 +1,1456 @@
+// RFC 8684 sections 3.1 (MP_CAPABLE), 3.2 (MP_JOIN), 3.3 (DSS, DATA_ACK, DATA_FIN, checksum),
+// 3.4 (ADD_ADDR / REMOVE_ADDR), 3.5 (MP_FASTCLOSE, MP_TCPRST), 3.6 (MP_FAIL), 3.7 (fallback),
+// 3.3.8 (MP_PRIO); Linux behaviour per ../shared/PROTOCOL.md.
+//
+// One MPTCP connection: its subflows (TCP connections driven through the TcpUpperLayer hooks),
+// the data-level send buffer (by DSN, released by DATA_ACK) and receive buffer (64-bit
+// reassembly, one receive window relative to DATA_ACK shared by all subflows).
+//
+// Data-level state table (role-agnostic; mirrors RFC 9293's close diagram with DATA_FIN):
+//
+//   state         | event                                  | next
+//   SYN_SENT      | initial subflow connected               | ESTABLISHED
+//   SYN_RECEIVED  | initial subflow connected               | ESTABLISHED
+//   ESTABLISHED   | close()/shutdown(): DATA_FIN sent       | FIN_WAIT_1
+//   ESTABLISHED   | peer DATA_FIN                           | CLOSE_WAIT
+//   FIN_WAIT_1    | our DATA_FIN acked                      | FIN_WAIT_2
+//   FIN_WAIT_1    | peer DATA_FIN                           | CLOSING
+//   FIN_WAIT_2    | peer DATA_FIN                           | CLOSED (subflows FIN)
+//   CLOSE_WAIT    | close(): DATA_FIN sent                  | LAST_ACK
+//   CLOSING       | our DATA_FIN acked                      | CLOSED
+//   LAST_ACK      | our DATA_FIN acked                      | CLOSED
+//   any           | MP_FASTCLOSE (valid key) / abort()      | CLOSED
+//   any           | last subflow closed                     | CLOSED
+//
+// In fallback (plain TCP) the data level follows the single subflow: its FIN is the DATA_FIN.
+//
+// Driver order: after each input (Endpoint.handlePacket / handleTimeout / a command), drain
+// pollTransmit(now), then pollEvent(), then re-arm one timer at pollTimeout().
+import { addAddrHmac, joinAckHmac, joinSynAckHmac, verifyAddAddrHmac, verifyJoinAckHmac, verifyJoinSynAckHmac } from "../crypto/hmac.ts";
+import { keyMaterial } from "../crypto/keys.ts";
+import { randomU32 } from "../crypto/random.ts";
+import type { RandomSource } from "../crypto/random.ts";
+import { InvalidArgumentError, InvalidStateError } from "../errors.ts";
+import { createReceiveBuffer, createSendBuffer } from "../kernels/factory.ts";
+import { Refusal } from "../kernels/types.ts";
+import type { ReceiveBuffer, SendBuffer } from "../kernels/types.ts";
+import { TcpConnection } from "../tcp/connection.ts";
+import type { TcpOutgoingInfo, TcpState, TcpVerdict } from "../tcp/types.ts";
+import { dssChecksum } from "../wire/checksum.ts";
+import { ipEquals } from "../wire/ip.ts";
+import { mptcpOptionLength } from "../wire/mptcp.ts";
+import { expandSeq64, seqDiff } from "../wire/seq.ts";
+import { MPC_FLAG_A, MPC_FLAG_B, MPC_FLAG_C, MPC_FLAG_H, TCP_ACK, TCP_RST, TCP_SYN } from "../wire/types.ts";
+import type { Dss, IpAddress, MptcpOption, TcpSegment } from "../wire/types.ts";
+import { createScheduler } from "../scheduler/index.ts";
+import type { Scheduler } from "../scheduler/index.ts";
+import { FullMeshPathManager } from "../path_manager/index.ts";
+import type { PathManager } from "../path_manager/index.ts";
+import { Subflow } from "./subflow.ts";
+import type { SubflowOwner, TxMeta } from "./subflow.ts";
+import { emptyCounters } from "./types.ts";
+import type {
+  MptcpCloseReason,
+  MptcpConfig,
+  MptcpCounters,
+  MptcpDropReason,
+  MptcpEvent,
+  MptcpState,
+  MptcpStats,
+  SubflowCloseReason,
+} from "./types.ts";
+
+const OFF = Infinity;
+const TWO32 = 4294967296;
+
+/** What the Endpoint offers a connection (ports, 4-tuple registration, addresses). */
+export interface EndpointContext {
+  readonly random: RandomSource;
+  allocPort(local: IpAddress, remote: IpAddress, remotePort: number): number;
+  register(conn: MptcpConnection, sf: Subflow): void;
+  unregister(conn: MptcpConnection, sf: Subflow): void;
+  /** Local addresses usable for subflows, with their endpoint ids and flags. */
+  localAddresses(): ReadonlyArray<{ address: IpAddress; id: number; signal: boolean; subflow: boolean; backup: boolean }>;
+  tokenInUse(token: number): boolean;
+  releaseToken(token: number): void;
+}
+
+interface Announce {
+  id: number;
+  address: IpAddress;
+  port: number | undefined;
+  echoed: boolean;
+  retries: number;
+  nextAt: number;
+  sentOn: number;
+}
+
+interface RemoteAddr {
+  id: number;
+  address: IpAddress;
+  port: number;
+}
+
+export class MptcpConnection implements SubflowOwner {
+  readonly config: Readonly<MptcpConfig>;
+  readonly role: "client" | "server";
+  readonly localKey: bigint;
+  readonly localToken: number;
+  readonly localIdsn: bigint;
+  remoteKey: bigint | undefined;
+  remoteToken = 0;
+  remoteIdsn = 0n;
+  /** MPTCP in use (false for plain-TCP mode and after fallback). */
+  private mp: boolean;
+  private fellBack = false;
+  private csum = false;
+  /** Client: the server confirmed MPTCP with a DSS. Server: the client's keys arrived. */
+  private confirmed = false;
+  private csumPassed = false;
+  private peerNoInitialJoin = false;
+  private st: MptcpState;
+  private closeReason: MptcpCloseReason | undefined;
+
+  private readonly ctx: EndpointContext;
+  readonly subflows: Subflow[] = [];
+  private nextSubflowId = 0;
+  private readonly sched: Scheduler;
+  readonly pm: PathManager;
+
+  private readonly sendBuf: SendBuffer;
+  private recvBuf: ReceiveBuffer | undefined;
+  private sndNxt: bigint;
+  private sndMax: bigint;
+  private sndWndEdge: bigint;
+  private readonly reinject: TxMeta[] = [];
+  private finQueued = false;
+  private finSent = false;
+  private finAcked = false;
+  private finDsn = 0n;
+  private finRtoAt = OFF;
+  private finBackoff = 0;
+  private peerFinDsn: bigint | undefined;
+  private peerFinDone = false;
+  private rtxAt = OFF;
+  private rtxBackoff = 0;
+  private closeAt = OFF;
+  private readAdvertised = 0;
+  private bytesWritten = 0;
+  private bytesRead = 0;
+  private bytesAckedTotal = 0;
+  private writeBlocked = false;
+  private readonly scratch = new Uint8Array(65536);
+
+  private readonly announces: Announce[] = [];
+  private readonly removes: number[] = [];
+  readonly remoteAddrs: RemoteAddr[] = [];
+  private addAddrAccepted = 0;
+
+  private readonly events: MptcpEvent[] = [];
+  private evHead = 0;
+  private readablePending = false;
+  private readonly c: MptcpCounters = emptyCounters();
+  private readonly drops: Partial<Record<MptcpDropReason, number>> = {};
+  private establishedEmitted = false;
+
+  /** Remote address / port of the initial subflow. */
+  readonly remoteAddress: IpAddress;
+  readonly remotePort: number;
+  readonly localAddress: IpAddress;
+
+  constructor(
+    ctx: EndpointContext,
+    config: Readonly<MptcpConfig>,
+    role: "client" | "server",
+    local: IpAddress,
+    remote: IpAddress,
+    remotePort: number,
+  ) {
+    this.ctx = ctx;
+    this.config = config;
+    this.role = role;
+    this.mp = config.mptcp;
+    this.st = role === "client" ? "SYN_SENT" : "SYN_RECEIVED";
+    this.localAddress = local;
+    this.remoteAddress = remote;
+    this.remotePort = remotePort;
+    // Keys whose tokens do not collide with live ones (RFC 8684 section 3.1).
+    let key = 0n;
+    let km = keyMaterial(0n);
+    for (let i = 0; i < 64; i++) {
+      const hi = randomU32(ctx.random);
+      const lo = randomU32(ctx.random);
+      key = (BigInt(hi) << 32n) | BigInt(lo);
+      km = keyMaterial(key);
+      if (!ctx.tokenInUse(km.token)) break;
+    }
+    this.localKey = key;
+    this.localToken = km.token;
+    this.localIdsn = km.idsn;
+    this.sendBuf = createSendBuffer({ initialDsn: (this.localIdsn + 1n) & 0xffffffffffffffffn, capacity: config.sendBufferSize }, config.kernels);
+    this.sndNxt = this.sendBuf.nxt64;
+    this.sndMax = this.sndNxt;
+    this.sndWndEdge = this.sndNxt + 65535n;
+    this.sched = createScheduler(config.scheduler);
+    this.pm = new FullMeshPathManager();
+  }
+
+  // =============================================================================== getters
+
+  get state(): MptcpState {
+    return this.st;
+  }
+  get closedReason(): MptcpCloseReason | undefined {
+    return this.closeReason;
+  }
+  /** True while MPTCP is in use (not plain TCP, not fallen back). */
+  get isMptcp(): boolean {
+    return this.mp && !this.fellBack;
+  }
+  get fallback(): boolean {
+    return this.fellBack;
+  }
+  get checksums(): boolean {
+    return this.csum;
+  }
+  /** Bytes ready for read(). */
+  get readable(): number {
+    return this.recvBuf?.readable ?? 0;
+  }
+  /** Free space in the send buffer. */
+  get writable(): number {
+    return this.finQueued || this.st === "CLOSED" ? 0 : this.sendBuf.free;
+  }
+  /** Bytes written and not yet DATA_ACKed. */
+  get unacked(): number {
+    return this.sendBuf.buffered;
+  }
+  get peerClosed(): boolean {
+    return this.peerFinDone;
+  }
+  get counters(): Readonly<MptcpCounters> {
+    return this.c;
+  }
+
+  stats(): MptcpStats {
+    return {
+      state: this.st,
+      mptcp: this.isMptcp,
+      fallback: this.fellBack,
+      checksum: this.csum,
+      bytesWritten: this.bytesWritten,
+      bytesRead: this.bytesRead,
+      bytesAcked: this.bytesAckedTotal,
+      counters: { ...this.c },
+      drops: { ...this.drops },
+      subflows: this.subflows.map((sf) => {
+        const t = sf.tcp.stats();
+        return {
+          id: sf.id,
+          state: t.state,
+          localAddress: fmt(sf.localAddress) + ":" + sf.localPort,
+          remoteAddress: fmt(sf.remoteAddress) + ":" + sf.remotePort,
+          localId: sf.localId,
+          remoteId: sf.remoteId,
+          backup: sf.backup,
+          initial: sf.initial,
+          stale: sf.stale,
+          bytesSent: t.bytesSent,
+          bytesReceived: t.bytesReceived,
+          dataBytesSent: sf.dataBytesSent,
+          retransSegments: t.retransSegments,
+          srttUs: t.srttUs,
+          cwnd: t.cwnd,
+        };
+      }),
+    };
+  }
+
+  /** Every subflow ever created that is not closed. */
+  get liveSubflows(): Subflow[] {
+    return this.subflows.filter((s) => s.tcp.state !== "CLOSED");
+  }
+
+  // =============================================================================== setup (Endpoint)
+
+  /** @internal Creates the initial subflow (client: connects; server: handles the SYN). */
+  initialSubflow(now: number, localPort: number): Subflow {
+    const sf = this.newSubflow(this.localAddress, localPort, this.remoteAddress, this.remotePort, { initial: true, active: this.role === "client", localId: 0, backup: false });
+    if (this.role === "client") sf.tcp.connect(now);
+    else sf.tcp.listen();
+    return sf;
+  }
+
+  private newSubflow(
+    local: IpAddress,
+    lport: number,
+    remote: IpAddress,
+    rport: number,
+    o: { initial: boolean; active: boolean; localId: number; backup: boolean },
+  ): Subflow {
+    const sf = new Subflow(this, this.nextSubflowId++, local, lport, remote, rport, { ...o, kernels: this.config.kernels });
+    const tcpCfg = { receiveBufferSize: this.config.receiveBufferSize, ...this.config.tcp, ipv6: local.length === 16 };
+    sf.tcp = new TcpConnection({ localPort: lport, remotePort: rport, random: this.ctx.random, config: tcpCfg, upper: sf });
+    this.subflows.push(sf);
+    this.ctx.register(this, sf);
+    return sf;
+  }
+
+  /** @internal Server side of an MP_JOIN SYN for this connection (the Endpoint checked the token). */
+  acceptJoin(now: number, local: IpAddress, lport: number, remote: IpAddress, rport: number, seg: TcpSegment, join: { backup: boolean; addressId: number; nonce: number }): Subflow | undefined {
+    if (!this.isMptcp || this.remoteKey === undefined || this.st === "CLOSED" || !this.confirmed) {
+      this.c.MPJoinRejected++;
+      return undefined;
+    }
+    const live = this.liveSubflows;
+    if (live.length >= Math.min(this.config.maxSubflows, this.config.pathManager.subflows + 1, 8)) {
+      this.c.MPJoinRejected++;
+      this.drop("TooManySubflows");
+      return undefined;
+    }
+    if (live.filter((s) => !s.joined && !s.initial).length >= this.config.maxPendingJoins) {
+      this.c.MPJoinRejected++;
+      this.drop("TooManyPendingJoins");
+      return undefined;
+    }
+    const ids = this.ctx.localAddresses();
+    const mine = ids.find((a) => ipEquals(a.address, local));
+    const localId = ipEquals(local, this.localAddress) ? 0 : (mine?.id ?? 0);
+    const sf = this.newSubflow(local, lport, remote, rport, { initial: false, active: false, localId, backup: join.backup || (mine?.backup ?? false) });
+    sf.remoteId = join.addressId;
+    sf.remoteNonce = join.nonce;
+    sf.peerBackup = join.backup;
+    sf.localNonce = randomU32(this.ctx.random);
+    sf.joinStartedAt = now;
+    this.c.MPJoinSynRx++;
+    sf.tcp.listen();
+    sf.tcp.handleSegment(now, seg);
+    return sf;
+  }
+
+  // =============================================================================== commands
+
+  /** Queues bytes for sending; returns how many were taken (bounded by the send buffer). */
+  write(now: number, bytes: Uint8Array): number {
+    void now;
+    if (this.finQueued || this.st === "CLOSED" || this.st === "CLOSE_WAIT" && this.finQueued) throw new InvalidStateError(`write() in ${this.st}${this.finQueued ? " after close" : ""}`);
+    const n = this.sendBuf.write(bytes, 0, bytes.length);
+    this.bytesWritten += n;
+    if (n < bytes.length) this.writeBlocked = true;
+    return n;
+  }
+
+  /** Copies received in-order bytes into dst; returns the count (0 when none). */
+  read(now: number, dst: Uint8Array): number {
+    void now;
+    const rb = this.recvBuf;
+    if (!rb || rb.readable === 0) return 0;
+    const n = rb.read(dst, 0, dst.length);
+    this.bytesRead += n;
+    // Window update when the connection-level window grew enough (Linux mptcp_cleanup_rbuf).
+    const w = rb.window;
+    if (w - this.readAdvertised >= Math.min(rb.capacity / 2, 2 * 1460 * 8) || (this.readAdvertised < 1460 * 2 && w >= 1460 * 2)) {
+      this.readAdvertised = w;
+      const sf = this.pickSignalSubflow();
+      if (sf) sf.tcp.requestAck();
+    }
+    return n;
+  }
+
+  /** Half close: a DATA_FIN follows the written data. */
+  shutdown(now: number): void {
+    if (this.st === "CLOSED") return;
+    if (this.finQueued) return;
+    this.finQueued = true;
+    if (this.fellBack || !this.mp) {
+      for (const sf of this.subflows) if (sf.tcp.state !== "CLOSED") sf.tcp.shutdown();
+      return;
+    }
+    this.maybeSendDataFin(now);
+  }
+
+  /** Full close (as shutdown: the data level keeps receiving until the peer's DATA_FIN). */
+  close(now: number): void {
+    this.shutdown(now);
+  }
+
+  /** Abort: RST on every subflow, with MP_FASTCLOSE carrying the peer's key when MPTCP is on. */
+  fastClose(now: number): void {
+    void now;
+    if (this.st === "CLOSED") return;
+    const fc = this.isMptcp && this.remoteKey !== undefined;
+    for (const sf of this.subflows) {
+      if (sf.tcp.state === "CLOSED") continue;
+      if (fc) {
+        sf.fastclose = true;
+        this.c.MPFastcloseTx++;
+      }
+      sf.tcp.abort();
+      sf.closedReason ??= "fastclose";
+    }
+    this.closeConn("aborted");
+  }
+
+  abort(now: number): void {
+    this.fastClose(now);
+  }
+
+  /** Opens a subflow (MP_JOIN) from a local address to a remote address / port. */
+  openSubflow(now: number, local: IpAddress, remote?: IpAddress, remotePort?: number, opts: { backup?: boolean } = {}): number {
+    if (!this.isMptcp || this.remoteKey === undefined) throw new InvalidStateError("openSubflow() needs an established MPTCP connection");
+    if (this.st === "CLOSED") throw new InvalidStateError("openSubflow() on a closed connection");
+    const r = remote ?? this.remoteAddress;
+    const rp = remotePort ?? this.remotePort;
+    if (r.length !== local.length) throw new InvalidArgumentError("address family mismatch");
+    const addr = this.ctx.localAddresses().find((a) => ipEquals(a.address, local));
+    if (!addr) throw new InvalidArgumentError(`${fmt(local)} is not a local address of the endpoint`);
+    if (this.liveSubflows.length >= Math.min(this.config.maxSubflows, 8)) throw new InvalidStateError("subflow limit reached");
+    const lport = this.ctx.allocPort(local, r, rp);
+    const localId = ipEquals(local, this.localAddress) ? 0 : addr.id;
+    const sf = this.newSubflow(local, lport, r, rp, { initial: false, active: true, localId, backup: opts.backup ?? addr.backup });
+    const ra = this.remoteAddrs.find((x) => ipEquals(x.address, r));
+    sf.remoteId = ra ? ra.id : 0;
+    sf.localNonce = randomU32(this.ctx.random);
+    sf.joinStartedAt = now;
+    sf.tcp.connect(now);
+    return sf.id;
+  }
+
+  /** Announces a local address to the peer (ADD_ADDR, retransmitted until echoed). */
+  announceAddress(now: number, id: number, address: IpAddress, port?: number): void {
+    if (!this.isMptcp || this.remoteKey === undefined) throw new InvalidStateError("announceAddress() needs an established MPTCP connection");
+    if (!Number.isInteger(id) || id < 1 || id > 255) throw new InvalidArgumentError(`bad address id ${id}`);
+    const prev = this.announces.findIndex((a) => a.id === id);
+    if (prev >= 0) this.announces.splice(prev, 1);
+    this.announces.push({ id, address, port, echoed: false, retries: 0, nextAt: now, sentOn: -1 });
+    this.signalAck();
+  }
+
+  /** Withdraws a local address: REMOVE_ADDR to the peer and our subflows using it close. */
+  removeAddress(now: number, id: number): void {
+    void now;
+    if (this.st === "CLOSED") return;
+    const ann = this.announces.findIndex((a) => a.id === id);
+    if (ann >= 0) this.announces.splice(ann, 1);
+    for (const sf of this.subflows) {
+      if (sf.localId === id && sf.tcp.state !== "CLOSED" && id !== 0) this.killSubflow(sf, "removed", undefined);
+    }
+    if (this.isMptcp) {
+      this.removes.push(id);
+      this.c.RmAddrTx++;
+      this.signalAck();
+    }
+  }
+
+  /** @internal The Endpoint removed a local address: close our subflows on it, tell the peer. */
+  localAddressRemoved(now: number, address: IpAddress, id: number): void {
+    if (this.st === "CLOSED") return;
+    const ann = this.announces.findIndex((a) => a.id === id);
+    if (ann >= 0) this.announces.splice(ann, 1);
+    let any = false;
+    for (const sf of this.subflows) {
+      if (ipEquals(sf.localAddress, address) && sf.tcp.state !== "CLOSED") {
+        any = true;
+        this.c.RmSubflow++;
+        this.killSubflow(sf, "removed", undefined);
+      }
+    }
+    if (this.isMptcp && (any || ann >= 0)) {
+      this.removes.push(ipEquals(address, this.localAddress) ? 0 : id);
+      this.c.RmAddrTx++;
+      this.signalAck();
+    }
+    void now;
+  }
+
+  /** @internal The client's SYN asked for DSS checksums (A bit). */
+  requireChecksum(): void {
+    this.csum = true;
+  }
+
+  /** Sets the backup flag of a subflow (ours, and MP_PRIO asks the peer to do the same). */
+  setBackup(now: number, subflowId: number, backup: boolean): void {
+    void now;
+    const sf = this.subflows.find((s) => s.id === subflowId);
+    if (!sf) throw new InvalidArgumentError(`no subflow ${subflowId}`);
+    if (sf.backup === backup && sf.prioPending === undefined) return;
+    sf.backup = backup;
+    if (this.isMptcp && sf.tcp.state !== "CLOSED") {
+      sf.prioPending = backup;
+      sf.tcp.requestAck();
+    }
+    this.push({ type: "priorityChanged", subflow: sf.id, backup });
+  }
+
+  // =============================================================================== path manager view
+
+  peerAllowsInitialJoin(): boolean {
+    return !this.peerNoInitialJoin;
+  }
+
+  endpointAddresses(): ReadonlyArray<{ address: IpAddress; id: number; signal: boolean; subflow: boolean; backup: boolean }> {
+    return this.ctx.localAddresses();
+  }
+
+  acceptAddAddr(): boolean {
+    if (this.addAddrAccepted >= this.config.pathManager.addAddrAccepted) return false;
+    this.addAddrAccepted++;
+    return true;
+  }
+
+  // =============================================================================== poll
+
+  pollEvent(): MptcpEvent | undefined {
+    if (this.evHead >= this.events.length) {
+      if (this.evHead > 0) {
+        this.events.length = 0;
+        this.evHead = 0;
+      }
+      return undefined;
+    }
+    const e = this.events[this.evHead++]!;
+    if (e.type === "readable") this.readablePending = false;
+    return e;
+  }
+
+  pollTimeout(): number | undefined {
+    let m = Math.min(this.finRtoAt, this.rtxAt, this.closeAt);
+    for (const a of this.announces) if (!a.echoed && a.retries <= this.config.pathManager.addAddrRetries) m = Math.min(m, a.nextAt);
+    for (const sf of this.subflows) {
+      const t = sf.tcp.pollTimeout();
+      if (t !== undefined && t < m) m = t;
+      if (!sf.initial && !sf.joined && sf.tcp.state !== "CLOSED") m = Math.min(m, sf.joinStartedAt + this.config.joinTimeoutUs);
+    }
+    return m === OFF ? undefined : m;
+  }
+
+  /** The next segment to send and the subflow it belongs to. */
+  pollTransmit(now: number): { sf: Subflow; seg: TcpSegment } | undefined {
+    const order = this.sched.order(this.subflows);
+    for (const sf of order) {
+      if (sf.needAck) {
+        sf.needAck = false;
+        sf.tcp.requestAck();
+      }
+      const seg = sf.tcp.pollTransmit(now);
+      if (seg) return { sf, seg };
+    }
+    this.service(now);
+    for (const sf of this.subflows) {
+      const seg = sf.tcp.pollTransmit(now);
+      if (seg) return { sf, seg };
+    }
+    return undefined;
+  }
+
+  /** @internal A segment for one of our subflows (demultiplexed by the Endpoint). */
+  handleSegment(now: number, sf: Subflow, seg: TcpSegment): void {
+    sf.tcp.handleSegment(now, seg);
+    this.service(now);
+  }
+
+  handleTimeout(now: number): void {
+    for (const sf of this.subflows) {
+      const t = sf.tcp.pollTimeout();
+      if (t !== undefined && t <= now) {
+        sf.tcp.handleTimeout(now);
+        if (sf.tcp.state !== "CLOSED" && this.isMptcp) this.checkStale(now, sf);
+      }
+      if (!sf.initial && !sf.joined && sf.tcp.state !== "CLOSED" && now >= sf.joinStartedAt + this.config.joinTimeoutUs) {
+        this.killSubflow(sf, "join_failed", 1);
+      }
+    }
+    if (now >= this.finRtoAt) {
+      this.finRtoAt = OFF;
+      if (this.finSent && !this.finAcked && this.st !== "CLOSED") {
+        this.finBackoff++;
+        this.finRtoAt = now + this.config.dataFinRtoUs * 2 ** Math.min(this.finBackoff, 8);
+        this.signalAck();
+      }
+    }
+    if (now >= this.rtxAt) {
+      this.rtxAt = OFF;
+      this.onDataRto(now);
+    }
+    if (now >= this.closeAt) {
+      this.closeAt = OFF;
+      if (this.st !== "CLOSED") {
+        for (const sf of this.subflows) if (sf.tcp.state !== "CLOSED") sf.tcp.abort();
+        this.closeConn("timeout");
+      }
+    }
+    for (const a of this.announces) {
+      if (a.echoed || now < a.nextAt) continue;
+      if (a.retries > this.config.pathManager.addAddrRetries) continue;
+      a.nextAt = OFF;
+      this.signalAck();
+    }
+    this.service(now);
+  }
+
+  // =============================================================================== hooks
+
+  sfOptionSpace(sf: Subflow, flags: number, length: number): number {
+    if (!this.isMptcp || flags & TCP_SYN) return 0;
+    if (length > 0) return this.csum ? 28 : 28; // DSS: DATA_ACK(8) + DSN(8) + SSN + length [+ checksum], aligned
+    if (sf.initial && this.role === "client" && !sf.thirdAckSent) return 20;
+    if (!sf.initial && !sf.joined && sf.active) return 24;
+    return 12;
+  }
+
+  sfWindow(sf: Subflow): number {
+    void sf;
+    return this.recvBuf ? this.recvBuf.window : this.config.receiveBufferSize;
+  }
+
+  sfInspect(sf: Subflow, seg: TcpSegment, st: TcpState): TcpVerdict {
+    const h = seg.header;
+    const opts = h.options.mptcp;
+    if (h.flags & TCP_SYN) {
+      if (h.options.wscale !== undefined && (this.config.tcp.windowScaling ?? true)) sf.peerWscale = Math.min(14, h.options.wscale);
+    }
+    if (!this.mp) return "accept";
+    if (h.flags & TCP_RST) {
+      for (const o of opts) {
+        if (o.type === "mp_tcprst") this.c.MPRstRx++;
+        if (o.type === "mp_fastclose") this.onFastclose(o.receiverKey);
+      }
+      return "accept";
+    }
+    // ---- SYN/ACK on an active subflow
+    if (st === "SYN_SENT" && h.flags & TCP_SYN && h.flags & TCP_ACK) {
+      if (sf.initial) {
+        if (this.fellBack) return "accept";
+        const mpc = opts.find((o) => o.type === "mp_capable");
+        if (sf.mpcDropped || !mpc || mpc.type !== "mp_capable" || mpc.version !== 1 || mpc.flags & MPC_FLAG_B || !(mpc.flags & MPC_FLAG_H) || mpc.senderKey === undefined) {
+          this.c.MPCapableFallbackSYNACK++;
+          this.doFallback("SYN/ACK without MP_CAPABLE");
+          return "accept";
+        }
+        this.c.MPCapableSYNACKRX++;
+        this.setRemoteKey(mpc.senderKey);
+        if (mpc.flags & MPC_FLAG_A || this.config.checksum) this.csum = true;
+        if (mpc.flags & MPC_FLAG_C) this.peerNoInitialJoin = true;
+        return "accept";
+      }
+      const j = opts.find((o) => o.type === "mp_join_synack");
+      if (!j || j.type !== "mp_join_synack" || !verifyJoinSynAckHmac(this.localKey, this.remoteKey!, sf.localNonce, j.nonce, j.hmac)) {
+        this.c.MPJoinSynAckHMacFailure++;
+        this.drop("HmacMismatch");
+        sf.killReason = "join_failed";
+        sf.rstReason = 1;
+        return "drop";
+      }
+      this.c.MPJoinSynAckRx++;
+      sf.remoteNonce = j.nonce;
+      sf.remoteId = j.addressId;
+      sf.peerBackup = j.backup;
+      return "accept";
+    }
+    if (h.flags & TCP_SYN) return "accept";
+    if (this.fellBack) return "accept";
+    // ---- server: the third ACK (MP_CAPABLE with both keys), or MP_CAPABLE + data
+    if (sf.initial && this.role === "server" && this.remoteKey === undefined) {
+      const mpc = opts.find((o) => o.type === "mp_capable");
+      if (mpc && mpc.type === "mp_capable" && mpc.senderKey !== undefined && mpc.receiverKey !== undefined) {
+        if (mpc.receiverKey !== this.localKey) {
+          sf.rstReason = 1;
+          return "reset";
+        }
+        this.c.MPCapableACKRX++;
+        this.setRemoteKey(mpc.senderKey);
+        this.confirmed = true;
+        if (mpc.flags & MPC_FLAG_A) this.csum = true;
+        if (mpc.dataLength !== undefined && seg.payload.length > 0) {
+          sf.rxMap.install({ ssn: 1, dsn: this.remoteIdsn + 1n, length: mpc.dataLength, checksum: this.csum ? (mpc.checksum ?? 0) : -1, dataFin: false }, rel(sf, h.seq), seg.payload.length);
+        }
+      } else if (opts.length === 0) {
+        this.c.MPCapableFallbackACK++;
+        this.doFallback("third ACK without MP_CAPABLE");
+        return "accept";
+      } else {
+        return "drop"; // DSS before the keys: wait for the MP_CAPABLE retransmission
+      }
+    }
+    // ---- join handshake completion
+    if (!sf.initial && !sf.joined) {
+      if (sf.active) {
+        if (st === "ESTABLISHED" && sf.thirdAckSent && h.flags & TCP_ACK) {
+          sf.joined = true; // the fourth ACK
+          this.onSubflowJoined(sf);
+        }
+      } else if (st === "SYN_RECEIVED") {
+        const j = opts.find((o) => o.type === "mp_join_ack");
+        if (!j || j.type !== "mp_join_ack" || !verifyJoinAckHmac(this.remoteKey!, this.localKey, sf.remoteNonce, sf.localNonce, j.hmac)) {
+          this.c.MPJoinAckHMacFailure++;
+          this.drop("HmacMismatch");
+          sf.rstReason = 1;
+          sf.killReason = "join_failed";
+          return "reset";
+        }
+        this.c.MPJoinAckRx++;
+        sf.joined = true;
+        sf.needAck = true; // the fourth ACK
+        this.onSubflowJoined(sf);
+      }
+    }
+    // ---- client: the first segment after the handshake without any MPTCP option: fallback
+    if (sf.initial && this.role === "client" && !this.confirmed && opts.length === 0 && this.subflows.length === 1) {
+      this.c.MPCapableFallbackACK++;
+      this.doFallback("no DSS from the server");
+      return "accept";
+    }
+    for (const o of opts) this.onOption(sf, seg, o);
+    return "accept";
+  }
+
+  sfAfter(sf: Subflow, seg: TcpSegment, st: TcpState): void {
+    void st;
+    if (!this.isMptcp) return;
+    if (seg.header.flags & TCP_SYN) return;
+    const dss = seg.header.options.mptcp.find((o) => o.type === "dss") as Dss | undefined;
+    if (dss?.mapping && dss.dataFin) {
+      const m = dss.mapping;
+      if (m.length > 0) {
+        const fin = m.dsn64 ? m.dsn + BigInt(m.length - 1) : expandSeq64(Number(m.dsn & 0xffffffffn), this.recvNext()) + BigInt(m.length - 1);
+        this.onPeerDataFin(sf, fin & 0xffffffffffffffffn);
+      }
+    }
+  }
+
+  private recvNext(): bigint {
+    return this.recvBuf ? this.recvBuf.nextSeq64 : this.remoteIdsn + 1n;
+  }
+
+  private onOption(sf: Subflow, seg: TcpSegment, o: MptcpOption): void {
+    switch (o.type) {
+      case "dss": {
+        if (!this.confirmed) {
+          this.confirmed = true;
+          if (this.role === "server" && this.remoteKey === undefined) return;
+        }
+        if (o.dataAck !== undefined) {
+          const ack = o.ack64 ? o.dataAck : expandSeq64(Number(o.dataAck & 0xffffffffn), this.sendBuf.una64);
+          this.onDataAck(sf, ack, seg.header.window);
+        }
+        const m = o.mapping;
+        if (m) {
+          const dsn = m.dsn64 ? m.dsn : expandSeq64(Number(m.dsn & 0xffffffffn), this.recvNext());
+          if (m.length === 0) {
+            if (sf.infRel < 0) {
+              this.c.InfiniteMapRx++;
+              sf.infRel = m.ssn === 0 ? rel(sf, seg.header.seq) : m.ssn;
+              sf.infDsn = dsn;
+              this.doFallback("infinite mapping");
+            }
+            return;
+          }
+          if (m.ssn === 0 && o.dataFin && m.length === 1) return; // DATA_FIN only: handled after TCP
+          const dataLen = o.dataFin ? m.length - 1 : m.length;
+          if (dataLen === 0) return;
+          const r = sf.rxMap.install({ ssn: m.ssn, dsn, length: m.length, checksum: this.csum ? (m.checksum ?? 0) : -1, dataFin: o.dataFin }, seg.payload.length > 0 ? rel(sf, seg.header.seq) : m.ssn, seg.payload.length);
+          if (r === Refusal.MappingConflict) {
+            this.c.DSSNotMatching++;
+            this.drop("DssNotMatching");
+          }
+        }
+        return;
+      }
+      case "add_addr":
+        return this.onAddAddr(sf, o.echo, o.addressId, o.address, o.port, o.hmac);
+      case "remove_addr":
+        for (const id of o.addressIds) {
+          this.c.RmAddr++;
+          const i = this.remoteAddrs.findIndex((a) => a.id === id);
+          if (i >= 0) this.remoteAddrs.splice(i, 1);
+          for (const s of this.subflows) {
+            if (s.remoteId === id && s !== sf && s.tcp.state !== "CLOSED") {
+              this.c.RmSubflow++;
+              this.killSubflow(s, "removed", undefined);
+            } else if (s.remoteId === id && s === sf && s.tcp.state !== "CLOSED") {
+              this.c.RmSubflow++;
+              s.killReason = "removed";
+            }
+          }
+          this.push({ type: "addressRemoved", id });
+        }
+        return;
+      case "mp_prio":
+        this.c.MPPrioRx++;
+        if (sf.backup !== o.backup) {
+          sf.backup = o.backup;
+          sf.peerBackup = o.backup;
+          this.push({ type: "priorityChanged", subflow: sf.id, backup: o.backup });
+        }
+        return;
+      case "mp_fail":
+        this.c.MPFailRx++;
+        this.push({ type: "mpFail", dsn: o.dsn });
+        if (this.liveSubflows.length <= 1) {
+          // Answer with the infinite mapping and continue as TCP (RFC 8684 section 3.7).
+          this.sendInfinite = true;
+          sf.needAck = true;
+        }
+        return;
+      case "mp_fastclose":
+        return this.onFastclose(o.receiverKey);
+      default:
+        return;
+    }
+  }
+
+  private sendInfinite = false;
+
+  private onFastclose(key: bigint): void {
+    if (key !== this.localKey) {
+      this.drop("BadFastcloseKey");
+      return;
+    }
+    this.c.MPFastcloseRx++;
+    for (const sf of this.subflows) if (sf.tcp.state !== "CLOSED") sf.killReason = "fastclose";
+    this.push({ type: "fastclose" });
+    this.pendingFastclose = true;
+  }
+  private pendingFastclose = false;
+
+  private onAddAddr(sf: Subflow, echo: boolean, id: number, address: IpAddress, port: number | undefined, hmac: Uint8Array | undefined): void {
+    if (echo) {
+      const a = this.announces.find((x) => x.id === id && ipEquals(x.address, address));
+      if (a && !a.echoed) {
+        a.echoed = true;
+        this.c.EchoAdd++;
+      }
+      return;
+    }
+    if (this.remoteKey === undefined || !hmac || !verifyAddAddrHmac(this.remoteKey, this.localKey, id, address, port, hmac)) {
+      this.c.AddAddrDrop++;
+      this.drop("AddAddrHmacMismatch");
+      return;
+    }
+    this.c.AddAddr++;
+    this.echoes.push({ id, address, port });
+    sf.needAck = true;
+    const known = this.remoteAddrs.find((a) => a.id === id);
+    if (known) return; // retransmission
+    if (this.remoteAddrs.length >= 8) {
+      this.drop("AddAddrLimit");
+      return;
+    }
+    const ra = { id, address, port: port ?? this.remotePort };
+    this.remoteAddrs.push(ra);
+    this.push({ type: "addressAnnounced", id, address, ...(port !== undefined ? { port } : {}) });
+    this.pendingPm.push(ra);
+  }
+  private readonly echoes: Array<{ id: number; address: IpAddress; port: number | undefined }> = [];
+  private readonly pendingPm: RemoteAddr[] = [];
+
+  /** DATA_ACK (RFC 8684 section 3.3.2): releases the send buffer; the window is relative to it. */
+  private onDataAck(sf: Subflow, ack: bigint, rawWindow: number): void {
+    const limit = this.sndMax + (this.finSent ? 1n : 0n);
+    if (ack > limit) {
+      this.c.MPDataAckBeyondSent++;
+      this.drop("DataAckBeyondSent");
+      return;
+    }
+    const una = this.sendBuf.una64;
+    if (ack >= una) {
+      const edge = ack + BigInt(rawWindow * 2 ** sf.peerWscale);
+      if (edge > this.sndWndEdge) this.sndWndEdge = edge;
+    }
+    if (ack > una) {
+      const rel = ack > this.sendBuf.nxt64 ? this.sendBuf.nxt64 : ack;
+      const n = this.sendBuf.ack(rel);
+      if (n > 0) {
+        this.bytesAckedTotal += n;
+        this.rtxBackoff = 0;
+        this.rtxAt = this.sendBuf.buffered > 0 ? this.curNow + this.dataRto() : OFF;
+        if (this.writeBlocked) {
+          this.writeBlocked = false;
+          this.push({ type: "writable" });
+        }
+      }
+      if (this.finSent && !this.finAcked && ack === this.finDsn + 1n) this.onFinAcked();
+    }
+  }
+
+  private curNow = 0;
+
+  private dataRto(): number {
+    let rto = 0;
+    for (const sf of this.subflows) {
+      if (!sf.usable) continue;
+      const s = sf.tcp.srttUs;
+      rto = Math.max(rto, s > 0 ? s * 2 + 200_000 : 1_000_000);
+    }
+    if (rto === 0) rto = 1_000_000;
+    return Math.min(60_000_000, rto * 2 ** Math.min(this.rtxBackoff, 6));
+  }
+
+  sfDeliver(sf: Subflow, seq: number, data: Uint8Array): void {
+    let r = rel(sf, seq);
+    if (!this.recvBuf) this.initRecv();
+    const rb = this.recvBuf!;
+    let off = 0;
+    let len = data.length;
+    while (len > 0) {
+      if (!this.isMptcp || sf.infRel >= 0) {
+        const base = sf.infRel >= 0 ? sf.infDsn + BigInt(seqDiff(r, sf.infRel)) : this.remoteIdsn + BigInt(r);
+        this.writeData(rb, base, data, off, len);
+        return;
+      }
+      const n = sf.rxMap.translate(r, len);
+      if (n < 0) {
+        this.c.DSSNoMatchTCP++;
+        if (this.fallbackAllowed()) {
+          this.doFallback("data without a DSS mapping");
+          continue;
+        }
+        this.drop("NoMapping");
+        if (sf.killReason === undefined) {
+          sf.killReason = "reset";
+          sf.rstReason = 1;
+        }
+        return;
+      }
+      const dsn = (BigInt(sf.rxMap.dsnHi) << 32n) | BigInt(sf.rxMap.dsnLo);
+      if (this.csum) {
+        const v = sf.rxMap.checksumFeed(r, data, off, n);
+        if (v === 0) {
+          if (sf.stageLen === 0) sf.stageDsn = dsn;
+          sf.stage.push(data.slice(off, off + n));
+          sf.stageLen += n;
+        } else if (v === 1) {
+          this.csumPassed = true;
+          if (sf.stageLen > 0) {
+            let d = sf.stageDsn;
+            for (const p of sf.stage) {
+              this.writeData(rb, d, p, 0, p.length);
+              d += BigInt(p.length);
+            }
+            sf.stage = [];
+            sf.stageLen = 0;
+          }
+          this.writeData(rb, dsn, data, off, n);
+        } else {
+          this.onChecksumFailure(sf, sf.stageLen > 0 ? sf.stageDsn : dsn);
+          sf.stage = [];
+          sf.stageLen = 0;
+        }
+      } else {
+        this.writeData(rb, dsn, data, off, n);
+      }
+      off += n;
+      len -= n;
+      r = (r + n) >>> 0;
+    }
+    sf.rxMap.releaseBefore(r);
+  }
+
+  private writeData(rb: ReceiveBuffer, dsn: bigint, data: Uint8Array, off: number, len: number): void {
+    const d = dsn & 0xffffffffffffffffn;
+    const before = rb.readable;
+    const w = rb.write64(Number(d >> 32n), Number(d & 0xffffffffn), data, off, len);
+    if (w < 0) {
+      this.c.RcvPruned++;
+      this.drop("OutOfWindow");
+      return;
+    }
+    if (rb.readable > before) {
+      if (!this.readablePending) {
+        this.readablePending = true;
+        this.push({ type: "readable" });
+      }
+      if (this.peerFinDsn !== undefined && !this.peerFinDone && rb.nextSeq64 === this.peerFinDsn) this.finishPeerFin();
+    } else if (w === 0) this.c.OFOQueue++;
+  }
+
+  private onChecksumFailure(sf: Subflow, dsn: bigint): void {
+    this.c.DataCsumErr++;
+    this.drop("DssChecksumMismatch");
+    if (!this.csumPassed && this.fallbackAllowed()) {
+      this.doFallback("DSS checksum failure");
+      return;
+    }
+    this.c.MPFailTx++;
+    sf.failPending = dsn;
+    sf.needAck = true;
+    if (this.liveSubflows.length > 1) {
+      sf.killReason = "mp_fail";
+      sf.rstReason = 6;
+    }
+  }
+
+  sfPull(sf: Subflow, maxBytes: number): { data: Uint8Array; meta?: unknown } | undefined {
+    if (!sf.usable || this.st === "CLOSED") return undefined;
+    if (this.isMptcp && !this.sched.allowed(sf, this.subflows)) return undefined;
+    const una = this.sendBuf.una64;
+    // 1. data of a dead or stalled subflow (connection-level retransmission)
+    while (this.isMptcp && this.reinject.length > 0) {
+      const r = this.reinject[0]!;
+      const end = r.dsn + BigInt(r.len);
+      if (end <= una) {
+        this.reinject.shift();
+        continue;
+      }
+      if (r.dsn < una) {
+        r.len = Number(end - una);
+        r.dsn = una;
+      }
+      const n = Math.min(maxBytes, r.len);
+      const meta = this.takeData(sf, r.dsn, n);
+      this.c.Reinjections++;
+      this.c.ReinjectedBytes += n;
+      r.dsn += BigInt(n);
+      r.len -= n;
+      if (r.len === 0) this.reinject.shift();
+      return meta;
+    }
+    // 2. new data, within the peer's connection-level window
+    const avail = this.sendBuf.nxt64 - this.sndNxt;
+    if (avail <= 0n) return undefined;
+    let n = maxBytes;
+    if (avail < BigInt(n)) n = Number(avail);
+    if (this.isMptcp) {
+      const wnd = this.sndWndEdge - this.sndNxt;
+      if (wnd <= 0n) return undefined;
+      if (wnd < BigInt(n)) n = Number(wnd);
+    }
+    const meta = this.takeData(sf, this.sndNxt, n);
+    this.sndNxt += BigInt(n);
+    if (this.sndNxt > this.sndMax) this.sndMax = this.sndNxt;
+    if (this.rtxAt === OFF) this.rtxAt = this.curNow + this.dataRto();
+    return meta;
+  }
+
+  private takeData(sf: Subflow, dsn: bigint, n: number): { data: Uint8Array; meta: TxMeta } {
+    const off = Number(dsn - this.sendBuf.una64);
+    const got = this.sendBuf.readAt(off, this.scratch, 0, n);
+    const data = this.scratch.subarray(0, Math.max(0, got));
+    const meta: TxMeta = { dsn, len: data.length, ssn: sf.sentRel, csum: -1 };
+    if (this.csum && this.isMptcp) meta.csum = dssChecksum(dsn, meta.ssn, data.length, data, 0, data.length);
+    sf.sentRel = (sf.sentRel + data.length) >>> 0;
+    sf.dataBytesSent += data.length;
+    if (this.isMptcp) sf.sent.push(meta);
+    return { data, meta };
+  }
+
+  sfAcked(sf: Subflow, meta: unknown): void {
+    sf.progress = true;
+    if (sf.stale) {
+      sf.stale = false;
+      this.c.SubflowRecover++;
+    }
+    if (!this.isMptcp && meta) {
+      // Fallback: the subflow-level ACK is the data-level one.
+      const m = meta as TxMeta;
+      const end = m.dsn + BigInt(m.len);
+      if (end > this.sendBuf.una64) {
+        const n = this.sendBuf.ack(end > this.sendBuf.nxt64 ? this.sendBuf.nxt64 : end);
+        if (n > 0) {
+          this.bytesAckedTotal += n;
+          if (this.writeBlocked) {
+            this.writeBlocked = false;
+            this.push({ type: "writable" });
+          }
+        }
+      }
+    }
+  }
+
+  sfOptions(sf: Subflow, info: TcpOutgoingInfo, budget: number): MptcpOption[] | undefined {
+    if (!this.mp) return undefined;
+    const f = info.flags;
+    if (f & TCP_SYN) {
+      if (!(f & TCP_ACK)) {
+        if (sf.initial) {
+          sf.synsSent++;
+          if (sf.synsSent > this.config.mpcSynRetries + 1 || this.fellBack) {
+            if (!sf.mpcDropped) this.c.MPCapableSYNTXDrop++;
+            sf.mpcDropped = true;
+            return undefined;
+          }
+          this.c.MPCapableSYNTX++;
+          return [{ type: "mp_capable", version: 1, flags: this.mpcFlags() }];
+        }
+        this.c.MPJoinSynTx++;
+        return [{ type: "mp_join_syn", backup: sf.backup, addressId: sf.localId, token: this.remoteToken, nonce: sf.localNonce }];
+      }
+      if (this.fellBack) return undefined;
+      if (sf.initial) return [{ type: "mp_capable", version: 1, flags: this.mpcFlags(), senderKey: this.localKey }];
+      const hmac = joinSynAckHmac(this.remoteKey!, this.localKey, sf.remoteNonce, sf.localNonce);
+      return [{ type: "mp_join_synack", backup: sf.backup, addressId: sf.localId, hmac, nonce: sf.localNonce }];
+    }
+    if (f & TCP_RST) {
+      const out: MptcpOption[] = [];
+      if (sf.fastclose && this.remoteKey !== undefined) out.push({ type: "mp_fastclose", receiverKey: this.remoteKey });
+      if (sf.rstReason !== undefined && out.length === 0) {
+        this.c.MPRstTx++;
+        out.push({ type: "mp_tcprst", flags: 0, reason: sf.rstReason });
+      }
+      return out.length ? out : undefined;
+    }
+    if (this.fellBack) return undefined;
+    const meta = info.meta as TxMeta | undefined;
+    // Client: the third ACK repeats both keys; the first data segment until confirmed too.
+    if (sf.initial && this.role === "client" && this.remoteKey !== undefined) {
+      if (!sf.thirdAckSent && info.length === 0) {
+        sf.thirdAckSent = true;
+        return [{ type: "mp_capable", version: 1, flags: this.mpcFlags(), senderKey: this.localKey, receiverKey: this.remoteKey }];
+      }
+      sf.thirdAckSent = true;
+      if (!this.confirmed && meta && meta.dsn === this.localIdsn + 1n && meta.ssn === 1) {
+        const o: MptcpOption = { type: "mp_capable", version: 1, flags: this.mpcFlags(), senderKey: this.localKey, receiverKey: this.remoteKey, dataLength: meta.len };
+        if (this.csum) o.checksum = meta.csum;
+        return [o];
+      }
+    }
+    if (!sf.initial && !sf.joined && sf.active) {
+      sf.thirdAckSent = true;
+      return [{ type: "mp_join_ack", hmac: joinAckHmac(this.localKey, this.remoteKey!, sf.localNonce, sf.remoteNonce) }];
+    }
+    if (this.role === "server" && this.remoteKey === undefined) return undefined;
+    const out: MptcpOption[] = [];
+    const dss: Dss = { type: "dss", dataFin: false };
+    if (this.recvBuf || this.remoteKey !== undefined) {
+      dss.dataAck = this.peerFinDone ? this.peerFinDsn! + 1n : this.recvNext();
+      dss.ack64 = true;
+    }
+    if (meta && info.length > 0) {
+      dss.mapping = { dsn: meta.dsn, dsn64: true, ssn: meta.ssn, length: meta.len };
+      if (this.csum) dss.mapping.checksum = meta.csum;
+    } else if (this.sendInfinite && info.length === 0) {
+      this.sendInfinite = false;
+      this.c.InfiniteMapTx++;
+      dss.mapping = { dsn: this.sendBuf.una64, dsn64: true, ssn: 0, length: 0 };
+      if (this.csum) dss.mapping.checksum = 0;
+      out.push(dss);
+      this.doFallback("MP_FAIL answered with the infinite mapping");
+      return out;
+    } else if (this.finSent && !this.finAcked && info.length === 0) {
+      dss.dataFin = true;
+      dss.mapping = { dsn: this.finDsn, dsn64: true, ssn: 0, length: 1 };
+      if (this.csum) dss.mapping.checksum = dssChecksum(this.finDsn, 0, 1, this.scratch, 0, 0);
+    }
+    out.push(dss);
+    let used = mptcpOptionLength(dss);
+    if (used > budget) {
+      // Never drop a mapping: drop the DATA_ACK first.
+      dss.dataAck = undefined;
+      dss.ack64 = undefined;
+      used = mptcpOptionLength(dss);
+      if (used > budget) return undefined;
+    }
+    const room = (o: MptcpOption): boolean => {
+      const l = mptcpOptionLength(o);
+      if (used + l > budget) return false;
+      used += l;
+      out.push(o);
+      return true;
+    };
+    if (sf.failPending !== undefined && room({ type: "mp_fail", dsn: sf.failPending })) sf.failPending = undefined;
+    if (sf.prioPending !== undefined && room({ type: "mp_prio", backup: sf.prioPending })) {
+      sf.prioPending = undefined;
+      this.c.MPPrioTx++;
+    }
+    if (info.length === 0) {
+      const e = this.echoes[0];
+      if (e && room({ type: "add_addr", echo: true, addressId: e.id, address: e.address, ...(e.port !== undefined ? { port: e.port } : {}) })) {
+        this.echoes.shift();
+        this.c.EchoAddTx++;
+      }
+      if (this.removes.length > 0 && room({ type: "remove_addr", addressIds: this.removes.slice(0, 8) })) this.removes.splice(0, 8);
+      for (const a of this.announces) {
+        if (a.echoed || a.nextAt > this.curNow || a.retries > this.config.pathManager.addAddrRetries) continue;
+        const o: MptcpOption = { type: "add_addr", echo: false, addressId: a.id, address: a.address, hmac: addAddrHmac(this.localKey, this.remoteKey!, a.id, a.address, a.port) };
+        if (a.port !== undefined) o.port = a.port;
+        if (!room(o)) break;
+        a.retries++;
+        a.nextAt = this.curNow + this.config.pathManager.addAddrTimeoutUs;
+        this.c.AddAddrTx++;
+      }
+    }
+    return out;
+  }
+
+  private mpcFlags(): number {
+    return MPC_FLAG_H | (this.config.checksum || this.csum ? MPC_FLAG_A : 0) | (this.config.noInitialJoin ? MPC_FLAG_C : 0);
+  }
+
+  // =============================================================================== internals
+
+  private setRemoteKey(key: bigint): void {
+    this.remoteKey = key;
+    const km = keyMaterial(key);
+    this.remoteToken = km.token;
+    this.remoteIdsn = km.idsn;
+    this.initRecv();
+  }
+
+  private initRecv(): void {
+    if (this.recvBuf) return;
+    this.recvBuf = createReceiveBuffer({ width: 64, initialSeq: (this.remoteIdsn + 1n) & 0xffffffffffffffffn, capacity: this.config.receiveBufferSize, maxHoles: 1024 }, this.config.kernels);
+    this.readAdvertised = this.recvBuf.window;
+  }
+
+  private fallbackAllowed(): boolean {
+    if (!this.mp || this.fellBack) return false;
+    if (this.subflows.length !== 1) return false;
+    return this.c.Reinjections === 0 && !this.csumPassed;
+  }
+
+  private doFallback(reason: string): void {
+    if (this.fellBack || !this.mp) return;
+    this.fellBack = true;
+    const sf = this.subflows[0];
+    if (sf && sf.infRel < 0) {
+      sf.infRel = 1;
+      sf.infDsn = this.remoteIdsn + 1n;
+    }
+    this.rtxAt = OFF;
+    this.reinject.length = 0;
+    this.push({ type: "fallback", reason });
+    if (this.finQueued) for (const s of this.subflows) if (s.tcp.state !== "CLOSED") s.tcp.shutdown();
+  }
+
+  private onSubflowJoined(sf: Subflow): void {
+    this.push({ type: "subflowEstablished", subflow: sf.id, localId: sf.localId, remoteId: sf.remoteId, backup: sf.backup });
+  }
+
+  private checkStale(now: number, sf: Subflow): void {
+    const rto = sf.tcp.stats().rtoExpiries;
+    if (rto > sf.rtoSeen) {
+      sf.rtoSeen = rto;
+      if (!sf.progress || sf.stale) {
+        if (!sf.stale) {
+          sf.stale = true;
+          this.c.SubflowStale++;
+          this.reinjectFrom(sf);
+        }
+      }
+      sf.progress = false;
+    }
+    void now;
+  }
+
+  private reinjectFrom(sf: Subflow): void {
+    const una = this.sendBuf.una64;
+    for (const m of sf.unacked(una)) this.reinject.push({ dsn: m.dsn, len: m.len, ssn: 0, csum: -1 });
+    this.reinject.sort((a, b) => (a.dsn < b.dsn ? -1 : a.dsn > b.dsn ? 1 : 0));
+  }
+
+  /** Connection-level retransmission timer: the oldest unacknowledged data goes again. */
+  private onDataRto(now: number): void {
+    if (!this.isMptcp || this.st === "CLOSED" || this.sendBuf.buffered === 0) return;
+    const una = this.sendBuf.una64;
+    const sent = this.sndNxt - una;
+    if (sent > 0n) {
+      const len = Number(sent > 65536n ? 65536n : sent);
+      this.reinject.unshift({ dsn: una, len, ssn: 0, csum: -1 });
+    }
+    this.rtxBackoff++;
+    this.rtxAt = now + this.dataRto();
+  }
+
+  private maybeSendDataFin(now: number): void {
+    if (!this.finQueued || this.finSent || !this.isMptcp) return;
+    if (this.sndNxt !== this.sendBuf.nxt64) return;
+    this.finSent = true;
+    this.finDsn = this.sndNxt;
+    if (this.sndMax < this.finDsn) this.sndMax = this.finDsn;
+    this.finRtoAt = now + this.config.dataFinRtoUs;
+    this.closeAt = now + this.config.closeTimeoutUs;
+    if (this.st === "ESTABLISHED") this.st = "FIN_WAIT_1";
+    else if (this.st === "CLOSE_WAIT") this.st = "LAST_ACK";
+    this.signalAck();
+  }
+
+  private onFinAcked(): void {
+    this.finAcked = true;
+    this.finRtoAt = OFF;
+    if (this.st === "FIN_WAIT_1") this.st = "FIN_WAIT_2";
+    else if (this.st === "CLOSING" || this.st === "LAST_ACK") this.finishClose();
+  }
+
+  private onPeerDataFin(sf: Subflow, finDsn: bigint): void {
+    if (this.peerFinDsn === undefined) this.peerFinDsn = finDsn;
+    sf.needAck = true;
+    if (!this.peerFinDone && this.recvNext() === this.peerFinDsn) this.finishPeerFin();
+  }
+
+  private finishPeerFin(): void {
+    this.peerFinDone = true;
+    this.push({ type: "peerClosed" });
+    const sf = this.pickSignalSubflow();
+    if (sf) sf.needAck = true;
+    if (this.st === "ESTABLISHED") this.st = "CLOSE_WAIT";
+    else if (this.st === "FIN_WAIT_1") this.st = "CLOSING";
+    else if (this.st === "FIN_WAIT_2") this.finishClose();
+  }
+
+  private finishClose(): void {
+    for (const sf of this.subflows) if (sf.tcp.state !== "CLOSED") sf.tcp.close();
+    this.closeConn("normal");
+  }
+
+  private closeConn(reason: MptcpCloseReason): void {
+    if (this.st === "CLOSED") return;
+    this.st = "CLOSED";
+    this.closeReason = reason;
+    this.finRtoAt = OFF;
+    this.rtxAt = OFF;
+    this.closeAt = OFF;
+    this.announces.length = 0;
+    this.ctx.releaseToken(this.localToken);
+    this.push({ type: "closed", reason });
+  }
+
+  private killSubflow(sf: Subflow, reason: SubflowCloseReason, rstReason: number | undefined): void {
+    if (sf.tcp.state === "CLOSED") return;
+    sf.closedReason = reason;
+    sf.rstReason = rstReason;
+    if (reason === "removed") sf.tcp.close();
+    else sf.tcp.abort();
+  }
+
+  private signalAck(): void {
+    const sf = this.pickSignalSubflow();
+    if (sf) sf.needAck = true;
+  }
+
+  private pickSignalSubflow(): Subflow | undefined {
+    let best: Subflow | undefined;
+    for (const sf of this.subflows) {
+      if (!sf.usable) continue;
+      if (!best || (best.stale && !sf.stale) || (best.backup && !sf.backup && !sf.stale)) best = sf;
+    }
+    return best;
+  }
+
+  /** Work after every input: deferred resets, TCP events, establishment, path manager. */
+  private service(now: number): void {
+    this.curNow = now;
+    if (this.pendingFastclose) {
+      this.pendingFastclose = false;
+      for (const sf of this.subflows) if (sf.tcp.state !== "CLOSED") sf.tcp.abortSilently();
+      this.closeConn("fastclose");
+    }
+    for (const sf of this.subflows) {
+      if (sf.killReason !== undefined && sf.tcp.state !== "CLOSED") {
+        const r = sf.killReason;
+        sf.closedReason = r;
+        if (sf.tcp.state === "SYN_SENT") {
+          this.pendingRsts.push(sf);
+          sf.tcp.abortSilently();
+        } else sf.tcp.abort();
+      }
+      if (sf.needAck && sf.tcp.state !== "CLOSED") {
+        sf.needAck = false;
+        sf.tcp.requestAck();
+      }
+      let e;
+      while ((e = sf.tcp.pollEvent()) !== undefined) {
+        switch (e.type) {
+          case "connected":
+            this.onSubflowConnected(now, sf);
+            break;
+          case "peerFin":
+            if (!this.isMptcp) {
+              if (!this.peerFinDone) this.finishPeerFinFallback();
+            } else if (sf.tcp.state === "CLOSE_WAIT" && (this.st === "CLOSED" || !sf.initial || this.liveSubflows.length > 1)) sf.tcp.close();
+            break;
+          case "closed":
+            this.onSubflowClosed(now, sf, e.reason);
+            break;
+          default:
+            break;
+        }
+      }
+    }
+    if (this.isMptcp && this.st !== "CLOSED") {
+      this.maybeSendDataFin(now);
+      while (this.pendingPm.length > 0) {
+        const ra = this.pendingPm.shift()!;
+        this.pm.addressAnnounced(now, this, ra);
+      }
+    }
+    if (!this.isMptcp && this.st !== "CLOSED" && this.finQueued && this.peerFinDone) {
+      const sf = this.subflows[0];
+      if (sf && (sf.tcp.state === "CLOSED" || sf.tcp.state === "TIME_WAIT" || sf.tcp.state === "LAST_ACK")) this.closeConn("normal");
+    }
+  }
+
+  /** @internal Join subflows refused on their SYN/ACK: the Endpoint sends RST + MP_TCPRST. */
+  readonly pendingRsts: Subflow[] = [];
+
+  private finishPeerFinFallback(): void {
+    this.peerFinDone = true;
+    this.push({ type: "peerClosed" });
+    if (this.st === "ESTABLISHED") this.st = "CLOSE_WAIT";
+    else if (this.st === "FIN_WAIT_1" || this.st === "FIN_WAIT_2") this.st = "CLOSING";
+  }
+
+  private onSubflowConnected(now: number, sf: Subflow): void {
+    sf.established = true;
+    if (sf.initial) {
+      if (this.role === "server" && this.remoteKey === undefined && this.mp && !this.fellBack) {
+        this.doFallback("third ACK without MP_CAPABLE");
+      }
+      if (!this.establishedEmitted) {
+        this.establishedEmitted = true;
+        if (this.st === "SYN_SENT" || this.st === "SYN_RECEIVED") this.st = "ESTABLISHED";
+        if (!this.recvBuf) this.initRecv();
+        if (this.finQueued && !this.isMptcp) sf.tcp.shutdown();
+        this.push({ type: "established", mptcp: this.isMptcp });
+        this.push({ type: "subflowEstablished", subflow: sf.id, localId: 0, remoteId: 0, backup: sf.backup });
+        if (this.isMptcp) this.pm.established(now, this);
+      }
+    }
+  }
+
+  private onSubflowClosed(now: number, sf: Subflow, reason: string): void {
+    const r: SubflowCloseReason = sf.closedReason ?? (reason === "normal" ? "normal" : reason === "timeout" ? "timeout" : reason === "aborted" ? "aborted" : "reset");
+    sf.closedReason = r;
+    this.ctx.unregister(this, sf);
+    this.push({ type: "subflowClosed", subflow: sf.id, reason: r });
+    if (this.isMptcp && this.st !== "CLOSED") this.reinjectFrom(sf);
+    if (sf.stale) sf.stale = false;
+    if (this.st !== "CLOSED" && this.liveSubflows.length === 0) {
+      if (!this.isMptcp) {
+        this.closeConn(r === "normal" ? "normal" : r === "timeout" ? "timeout" : "reset");
+      } else if (!(this.establishedEmitted && r !== "normal" && this.pm.canReplace(this))) {
+        // No subflow left and none can come: the connection ends (Linux: after the close timeout).
+        this.closeConn(r === "timeout" ? "timeout" : r === "normal" || r === "removed" ? "normal" : "reset");
+      }
+    }
+    void now;
+  }
+
+  private drop(r: MptcpDropReason): void {
+    this.drops[r] = (this.drops[r] ?? 0) + 1;
+  }
+
+  private push(e: MptcpEvent): void {
+    this.events.push(e);
+  }
+
+  /** @internal Counts for the Endpoint. */
+  count(name: keyof MptcpCounters): void {
+    this.c[name]++;
+  }
+
+  /** @internal Frees kernel buffers (the Endpoint forgets the connection). */
+  dispose(): void {
+    for (const sf of this.subflows) sf.dispose();
+    this.sendBuf.dispose();
+    this.recvBuf?.dispose();
+  }
+}
+
+function rel(sf: Subflow, seq: number): number {
+  return (seq - sf.tcp.initialRecvSeq + TWO32) % TWO32;
+}
+
+function fmt(a: IpAddress): string {
+  return a.length === 4 ? a.join(".") : Array.from(a, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+

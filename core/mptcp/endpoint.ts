@@ -1,0 +1,385 @@
+// The MPTCP Endpoint (RFC 8684 sections 3.1-3.2; RFC 9293 section 3.10.7.1 for segments to
+// closed ports): owns the connections of one host with several local addresses, parses and
+// checksums IP packets, demultiplexes by 4-tuple and MP_JOIN SYNs by token, listens and
+// accepts (MP_CAPABLE or plain TCP), answers unknown tokens with RST + MP_TCPRST, and encodes
+// outgoing segments with the core/wire codecs.
+//
+// Driver order: handlePacket / handleTimeout / a command, then pollTransmit(now) until
+// undefined, then pollAccept() and each connection's pollEvent(), then re-arm one timer at
+// pollTimeout().
+import type { RandomSource } from "../crypto/random.ts";
+import { InvalidArgumentError, InvalidStateError } from "../errors.ts";
+import { fillIpv4HeaderChecksum, fillTcpChecksum, verifyTcpChecksum } from "../wire/checksum.ts";
+import { ipEquals, ipHeaderFor } from "../wire/ip.ts";
+import { emitPacket, parsePacket } from "../wire/packet.ts";
+import { seqAdd } from "../wire/seq.ts";
+import { MPC_FLAG_A, MPC_FLAG_B, MPC_FLAG_H, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../wire/types.ts";
+import type { IpAddress, MptcpOption, TcpSegment } from "../wire/types.ts";
+import { MptcpConnection } from "./connection.ts";
+import type { EndpointContext } from "./connection.ts";
+import type { Subflow } from "./subflow.ts";
+import { DEFAULT_MPTCP_CONFIG } from "./types.ts";
+import type { LocalAddressSpec, MptcpConfig, MptcpDropReason } from "./types.ts";
+
+export interface EndpointOptions {
+  addresses: LocalAddressSpec[];
+  random: RandomSource;
+  config?: Partial<MptcpConfig>;
+  /** Skip TCP checksum verification (trusted in-memory links, benchmarks). */
+  trustChecksums?: boolean;
+  ephemeralLow?: number;
+  ephemeralHigh?: number;
+}
+
+export interface EndpointStats {
+  packetsIn: number;
+  packetsOut: number;
+  rstSent: number;
+  accepted: number;
+  connections: number;
+  MPJoinNoTokenFound: number;
+  MPJoinSynRx: number;
+  MPCapableSYNRX: number;
+  MPRstTx: number;
+  drops: Partial<Record<MptcpDropReason, number>>;
+}
+
+/** One outgoing packet and where it leaves. */
+export interface EndpointTransmit {
+  packet: Uint8Array;
+  iface: number;
+  localAddress: IpAddress;
+}
+
+interface LocalAddr {
+  address: IpAddress;
+  id: number;
+  iface: number;
+  signal: boolean;
+  subflow: boolean;
+  backup: boolean;
+}
+
+function key4(la: IpAddress, lp: number, ra: IpAddress, rp: number): string {
+  let k = "";
+  for (let i = 0; i < la.length; i++) k += String.fromCharCode(la[i]!);
+  k += "|";
+  for (let i = 0; i < ra.length; i++) k += String.fromCharCode(ra[i]!);
+  return k + "|" + lp + "|" + rp;
+}
+
+export class Endpoint {
+  readonly config: Readonly<MptcpConfig>;
+  private readonly random: RandomSource;
+  private readonly addrs: LocalAddr[] = [];
+  private readonly listeners = new Set<number>();
+  private readonly bySub = new Map<string, { conn: MptcpConnection; sf: Subflow }>();
+  private readonly byToken = new Map<number, MptcpConnection>();
+  private conns: MptcpConnection[] = [];
+  private readonly acceptQ: MptcpConnection[] = [];
+  private readonly pendingAccept = new Set<MptcpConnection>();
+  private readonly rsts: Array<{ src: IpAddress; dst: IpAddress; seg: TcpSegment }> = [];
+  private readonly trust: boolean;
+  private readonly lo: number;
+  private readonly hi: number;
+  private nextPort: number;
+  private rr = 0;
+  private readonly s: EndpointStats = { packetsIn: 0, packetsOut: 0, rstSent: 0, accepted: 0, connections: 0, MPJoinNoTokenFound: 0, MPJoinSynRx: 0, MPCapableSYNRX: 0, MPRstTx: 0, drops: {} };
+  private readonly ctx: EndpointContext;
+
+  constructor(opts: EndpointOptions) {
+    if (opts.addresses.length === 0) throw new InvalidArgumentError("an endpoint needs at least one address");
+    const pm = { ...DEFAULT_MPTCP_CONFIG.pathManager, ...(opts.config?.pathManager ?? {}) };
+    this.config = Object.freeze({ ...DEFAULT_MPTCP_CONFIG, ...(opts.config ?? {}), pathManager: pm });
+    this.random = opts.random;
+    this.trust = opts.trustChecksums ?? false;
+    this.lo = opts.ephemeralLow ?? 32768;
+    this.hi = opts.ephemeralHigh ?? 60999;
+    const b = new Uint8Array(2);
+    this.random.fill(b);
+    this.nextPort = this.lo + (((b[0]! << 8) | b[1]!) % (this.hi - this.lo + 1));
+    for (const a of opts.addresses) this.addAddressSpec(a);
+    const self = this;
+    this.ctx = {
+      random: this.random,
+      allocPort: (l, r, rp) => self.allocPort(l, r, rp),
+      register: (conn, sf) => {
+        self.bySub.set(key4(sf.localAddress, sf.localPort, sf.remoteAddress, sf.remotePort), { conn, sf });
+      },
+      unregister: (_conn, sf) => {
+        const k = key4(sf.localAddress, sf.localPort, sf.remoteAddress, sf.remotePort);
+        if (self.bySub.get(k)?.sf === sf) self.bySub.delete(k);
+      },
+      localAddresses: () => self.addrs,
+      tokenInUse: (t) => self.byToken.has(t),
+      releaseToken: (t) => {
+        self.byToken.delete(t);
+      },
+    };
+  }
+
+  private addAddressSpec(a: LocalAddressSpec): LocalAddr {
+    if (a.address.length !== 4 && a.address.length !== 16) throw new InvalidArgumentError("address must be 4 or 16 bytes");
+    if (this.addrs.some((x) => ipEquals(x.address, a.address))) throw new InvalidStateError("address already present");
+    let id = a.id;
+    if (id === undefined) {
+      id = 1;
+      while (this.addrs.some((x) => x.id === id)) id++;
+    }
+    if (!Number.isInteger(id) || id < 1 || id > 255) throw new InvalidArgumentError(`bad endpoint id ${id}`);
+    const la: LocalAddr = { address: a.address, id, iface: a.iface ?? this.addrs.length, signal: a.signal ?? false, subflow: a.subflow ?? false, backup: a.backup ?? false };
+    this.addrs.push(la);
+    return la;
+  }
+
+  // ------------------------------------------------------------------------------ getters
+
+  get connections(): readonly MptcpConnection[] {
+    return this.conns;
+  }
+
+  get addresses(): ReadonlyArray<Readonly<LocalAddr>> {
+    return this.addrs;
+  }
+
+  stats(): EndpointStats {
+    return { ...this.s, connections: this.conns.length, drops: { ...this.s.drops } };
+  }
+
+  // ------------------------------------------------------------------------------ commands
+
+  listen(port: number): void {
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InvalidArgumentError(`bad port ${port}`);
+    if (this.listeners.has(port)) throw new InvalidStateError(`port ${port} already listening`);
+    this.listeners.add(port);
+  }
+
+  /** Opens an MPTCP connection (or plain TCP with config mptcp: false) from `local` (default: the first address). */
+  connect(now: number, remote: IpAddress, remotePort: number, opts: { localAddress?: IpAddress; config?: Partial<MptcpConfig> } = {}): MptcpConnection {
+    const local = opts.localAddress ?? this.addrs.find((a) => a.address.length === remote.length)?.address;
+    if (!local) throw new InvalidArgumentError("no local address of that family");
+    if (!this.addrs.some((a) => ipEquals(a.address, local))) throw new InvalidArgumentError("not a local address");
+    if (this.conns.length >= this.config.maxConnections) throw new InvalidStateError("connection limit reached");
+    if (!Number.isInteger(remotePort) || remotePort < 1 || remotePort > 65535) throw new InvalidArgumentError(`bad port ${remotePort}`);
+    const cfg = opts.config ? Object.freeze({ ...this.config, ...opts.config }) : this.config;
+    const conn = new MptcpConnection(this.ctx, cfg, "client", local, remote, remotePort);
+    this.byToken.set(conn.localToken, conn);
+    this.conns.push(conn);
+    conn.initialSubflow(now, this.allocPort(local, remote, remotePort));
+    return conn;
+  }
+
+  /** A connection accepted on a listening port (established), or undefined. */
+  pollAccept(): MptcpConnection | undefined {
+    return this.acceptQ.shift();
+  }
+
+  /** Adds a local address; the path manager may open subflows from it or announce it. */
+  addAddress(now: number, spec: LocalAddressSpec): number {
+    const la = this.addAddressSpec(spec);
+    for (const c of this.conns) c.pm.localAddressAdded(now, c, la);
+    return la.id;
+  }
+
+  /** Removes a local address: subflows on it close, peers get REMOVE_ADDR. */
+  removeAddress(now: number, address: IpAddress): void {
+    const i = this.addrs.findIndex((a) => ipEquals(a.address, address));
+    if (i < 0) throw new InvalidArgumentError("not a local address");
+    const la = this.addrs[i]!;
+    this.addrs.splice(i, 1);
+    for (const c of this.conns) c.localAddressRemoved(now, la.address, la.id);
+  }
+
+  // ------------------------------------------------------------------------------ input
+
+  /** One IP packet from the network. Never throws. */
+  handlePacket(now: number, packet: Uint8Array, _iface?: number): void {
+    this.s.packetsIn++;
+    const r = parsePacket(packet);
+    if (!r.ok) return this.drop("Malformed");
+    const { ip, tcp, tcpOffset, tcpLength } = r.value;
+    if (!this.addrs.some((a) => ipEquals(a.address, ip.dst))) return this.drop("NotForUs");
+    if (!this.trust && !verifyTcpChecksum(ip.src, ip.dst, packet, tcpOffset, tcpLength)) return this.drop("BadChecksum");
+    const h = tcp.header;
+    const k = key4(ip.dst, h.dstPort, ip.src, h.srcPort);
+    const hit = this.bySub.get(k);
+    if (hit && hit.sf.tcp.state !== "CLOSED") {
+      hit.conn.handleSegment(now, hit.sf, tcp);
+      this.afterConn(hit.conn);
+      return;
+    }
+    const syn = (h.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN;
+    if (syn) {
+      const join = h.options.mptcp.find((o) => o.type === "mp_join_syn");
+      if (join && join.type === "mp_join_syn") {
+        this.s.MPJoinSynRx++;
+        const conn = this.byToken.get(join.token);
+        if (!conn || !this.config.mptcp) {
+          this.s.MPJoinNoTokenFound++;
+          this.drop("UnknownToken");
+          return this.reset(ip.dst, ip.src, tcp, 1);
+        }
+        const sf = conn.acceptJoin(now, ip.dst, h.dstPort, ip.src, h.srcPort, tcp, join);
+        if (!sf) return this.reset(ip.dst, ip.src, tcp, 2);
+        this.afterConn(conn);
+        return;
+      }
+      if (this.listeners.has(h.dstPort)) {
+        if (this.conns.length >= this.config.maxConnections) return this.drop("TooManyConnections");
+        const mpc = h.options.mptcp.find((o) => o.type === "mp_capable");
+        const ok = this.config.mptcp && mpc !== undefined && mpc.type === "mp_capable" && mpc.version === 1 && (mpc.flags & MPC_FLAG_H) !== 0 && (mpc.flags & MPC_FLAG_B) === 0 && mpc.senderKey === undefined;
+        if (ok) this.s.MPCapableSYNRX++;
+        const cfg = ok ? this.config : Object.freeze({ ...this.config, mptcp: false });
+        const conn = new MptcpConnection(this.ctx, cfg, "server", ip.dst, ip.src, h.srcPort);
+        if (ok) {
+          conn.count("MPCapableSYNRX");
+          if (mpc.type === "mp_capable" && mpc.flags & MPC_FLAG_A) conn.requireChecksum();
+          this.byToken.set(conn.localToken, conn);
+        }
+        this.conns.push(conn);
+        const sf = conn.initialSubflow(now, h.dstPort);
+        conn.handleSegment(now, sf, tcp);
+        this.pendingAccept.add(conn);
+        this.afterConn(conn);
+        return;
+      }
+    }
+    this.drop("NoListener");
+    if (h.flags & TCP_RST) return;
+    this.reset(ip.dst, ip.src, tcp, undefined);
+  }
+
+  private reset(src: IpAddress, dst: IpAddress, tcp: TcpSegment, reason: number | undefined): void {
+    const h = tcp.header;
+    const opts: MptcpOption[] = reason !== undefined && this.config.mptcp ? [{ type: "mp_tcprst", flags: 0, reason }] : [];
+    if (opts.length) this.s.MPRstTx++;
+    const seg: TcpSegment = {
+      header: { srcPort: h.dstPort, dstPort: h.srcPort, seq: 0, ack: 0, flags: TCP_RST, window: 0, checksum: 0, urgent: 0, options: { mptcp: opts } },
+      payload: new Uint8Array(0),
+    };
+    if (h.flags & TCP_ACK) seg.header.seq = h.ack;
+    else {
+      const len = tcp.payload.length + (h.flags & TCP_SYN ? 1 : 0) + (h.flags & TCP_FIN ? 1 : 0);
+      seg.header.ack = seqAdd(h.seq, len);
+      seg.header.flags = TCP_RST | TCP_ACK;
+    }
+    if (this.rsts.length < 1024) this.rsts.push({ src, dst, seg });
+  }
+
+  handleTimeout(now: number): void {
+    for (const c of this.conns) {
+      const t = c.pollTimeout();
+      if (t !== undefined && t <= now) {
+        c.handleTimeout(now);
+        this.afterConn(c);
+      }
+    }
+  }
+
+  private afterConn(c: MptcpConnection): void {
+    while (c.pendingRsts.length > 0) {
+      const sf = c.pendingRsts.shift()!;
+      const seg: TcpSegment = {
+        header: { srcPort: sf.localPort, dstPort: sf.remotePort, seq: seqAdd(sf.tcp.initialSendSeq, 1), ack: 0, flags: TCP_RST, window: 0, checksum: 0, urgent: 0, options: { mptcp: [{ type: "mp_tcprst", flags: 0, reason: sf.rstReason ?? 1 }] } },
+        payload: new Uint8Array(0),
+      };
+      this.s.MPRstTx++;
+      this.rsts.push({ src: sf.localAddress, dst: sf.remoteAddress, seg });
+    }
+    if (this.pendingAccept.has(c) && c.state !== "SYN_RECEIVED") {
+      this.pendingAccept.delete(c);
+      if (c.state !== "CLOSED") {
+        this.acceptQ.push(c);
+        this.s.accepted++;
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------------------ output
+
+  /** The next outgoing packet (a new buffer) and its interface, or undefined. */
+  pollTransmit(now: number): EndpointTransmit | undefined {
+    const r = this.rsts.shift();
+    if (r) {
+      this.s.rstSent++;
+      return this.encode(r.src, r.dst, r.seg);
+    }
+    const n = this.conns.length;
+    for (let i = 0; i < n; i++) {
+      const idx = (this.rr + i) % n;
+      const c = this.conns[idx]!;
+      const t = c.pollTransmit(now);
+      this.afterConn(c);
+      if (t) {
+        this.rr = idx;
+        return this.encode(t.sf.localAddress, t.sf.remoteAddress, t.seg);
+      }
+    }
+    const r2 = this.rsts.shift();
+    if (r2) {
+      this.s.rstSent++;
+      return this.encode(r2.src, r2.dst, r2.seg);
+    }
+    this.collect();
+    return undefined;
+  }
+
+  private collect(): void {
+    let gone = false;
+    for (const c of this.conns) if (c.state === "CLOSED" && c.pollTimeout() === undefined && c.liveSubflows.length === 0) gone = true;
+    if (!gone) return;
+    this.conns = this.conns.filter((c) => {
+      if (c.state === "CLOSED" && c.pollTimeout() === undefined && c.liveSubflows.length === 0) {
+        if (this.byToken.get(c.localToken) === c) this.byToken.delete(c.localToken);
+        for (const sf of c.subflows) this.ctx.unregister(c, sf);
+        this.pendingAccept.delete(c);
+        return false;
+      }
+      return true;
+    });
+    this.rr = 0;
+  }
+
+  pollTimeout(): number | undefined {
+    let m = Infinity;
+    for (const c of this.conns) {
+      const t = c.pollTimeout();
+      if (t !== undefined && t < m) m = t;
+    }
+    return m === Infinity ? undefined : m;
+  }
+
+  private allocPort(local: IpAddress, remote: IpAddress, remotePort: number): number {
+    for (let i = 0; i <= this.hi - this.lo; i++) {
+      const p = this.nextPort;
+      this.nextPort = p >= this.hi ? this.lo : p + 1;
+      if (!this.bySub.has(key4(local, p, remote, remotePort)) && !this.listeners.has(p)) return p;
+    }
+    throw new InvalidStateError("no ephemeral port left");
+  }
+
+  private encode(src: IpAddress, dst: IpAddress, seg: TcpSegment): EndpointTransmit {
+    const ip = ipHeaderFor(src, dst);
+    const out = new Uint8Array((ip.version === 4 ? 20 : 40) + 60 + seg.payload.length);
+    let r = emitPacket(ip, seg, out, 0);
+    if (!r.ok) {
+      seg.header.options.sack = undefined;
+      r = emitPacket(ip, seg, out, 0);
+      if (!r.ok) {
+        seg.header.options.mptcp = [];
+        r = emitPacket(ip, seg, out, 0);
+      }
+      if (!r.ok) throw new InvalidStateError("segment options do not fit");
+    }
+    const l = r.value;
+    fillTcpChecksum(src, dst, out, l.tcpOffset, l.tcpLength);
+    if (ip.version === 4) fillIpv4HeaderChecksum(out, l.ipOffset);
+    this.s.packetsOut++;
+    const la = this.addrs.find((a) => ipEquals(a.address, src));
+    return { packet: l.length === out.length ? out : out.subarray(0, l.length), iface: la?.iface ?? 0, localAddress: src };
+  }
+
+  private drop(r: MptcpDropReason): void {
+    this.s.drops[r] = (this.s.drops[r] ?? 0) + 1;
+  }
+}

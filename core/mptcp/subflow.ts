@@ -1,0 +1,150 @@
+// One MPTCP subflow (RFC 8684 sections 3.1-3.3): a sans-IO TCP connection driven through the
+// TcpUpperLayer hooks, plus the per-subflow MPTCP state (handshake role, keys/nonces of a join,
+// the receive DSS mappings, the DSN ranges sent here and not yet DATA_ACKed).
+import { createDssMap } from "../kernels/factory.ts";
+import type { DssMap, KernelImpl } from "../kernels/types.ts";
+import type { TcpConnection } from "../tcp/connection.ts";
+import type { TcpOutgoingInfo, TcpState, TcpUpperLayer, TcpVerdict } from "../tcp/types.ts";
+import type { IpAddress, MptcpOption, TcpSegment } from "../wire/types.ts";
+import type { SubflowCloseReason } from "./types.ts";
+
+/** What a data segment carries (kept by TCP with the segment, returned on retransmission). */
+export interface TxMeta {
+  dsn: bigint;
+  /** Payload bytes (the data-level length of the mapping, without DATA_FIN). */
+  len: number;
+  /** Relative subflow sequence number of the first byte (first data byte = 1). */
+  ssn: number;
+  /** DSS checksum (when checksums are in use), else -1. */
+  csum: number;
+}
+
+/** The callbacks a Subflow forwards its TCP hooks to (the MPTCP connection). */
+export interface SubflowOwner {
+  sfInspect(sf: Subflow, seg: TcpSegment, st: TcpState): TcpVerdict;
+  sfAfter(sf: Subflow, seg: TcpSegment, st: TcpState): void;
+  sfOptions(sf: Subflow, info: TcpOutgoingInfo, budget: number): MptcpOption[] | undefined;
+  sfOptionSpace(sf: Subflow, flags: number, length: number): number;
+  sfWindow(sf: Subflow): number;
+  sfDeliver(sf: Subflow, seq: number, data: Uint8Array): void;
+  sfPull(sf: Subflow, maxBytes: number): { data: Uint8Array; meta?: unknown } | undefined;
+  sfAcked(sf: Subflow, meta: unknown): void;
+}
+
+export class Subflow implements TcpUpperLayer {
+  tcp!: TcpConnection;
+  /** Initial subflow (MP_CAPABLE) or a join (MP_JOIN). */
+  readonly initial: boolean;
+  readonly active: boolean;
+  localId: number;
+  remoteId = 0;
+  /** We treat it as backup (set locally or by the peer's MP_PRIO). */
+  backup: boolean;
+  /** The peer asked us to treat it as backup (join SYN B bit or MP_PRIO). */
+  peerBackup = false;
+  // -- handshake
+  localNonce = 0;
+  remoteNonce = 0;
+  synsSent = 0;
+  mpcDropped = false;
+  thirdAckSent = false;
+  /** Join: the third ACK was verified (server) / the fourth ACK arrived (client). */
+  joined = false;
+  joinStartedAt = 0;
+  established = false;
+  /** Peer's window scale (from its SYN / SYN-ACK) for the connection-level window. */
+  peerWscale = 0;
+  // -- data
+  sentRel = 1;
+  readonly sent: TxMeta[] = [];
+  sentHead = 0;
+  readonly rxMap: DssMap;
+  /** Infinite mapping: relative SSN and DSN it starts at. */
+  infRel = -1;
+  infDsn = 0n;
+  /** Staged bytes of a mapping waiting for its checksum. */
+  stage: Uint8Array[] = [];
+  stageDsn = 0n;
+  stageLen = 0;
+  // -- liveness
+  stale = false;
+  rtoSeen = 0;
+  progress = false;
+  // -- signalling to send
+  prioPending: boolean | undefined;
+  failPending: bigint | undefined;
+  rstReason: number | undefined;
+  fastclose = false;
+  needAck = false;
+  killReason: SubflowCloseReason | undefined;
+  closedReason: SubflowCloseReason | undefined;
+  dataBytesSent = 0;
+
+  constructor(
+    readonly owner: SubflowOwner,
+    readonly id: number,
+    readonly localAddress: IpAddress,
+    readonly localPort: number,
+    readonly remoteAddress: IpAddress,
+    readonly remotePort: number,
+    opts: { initial: boolean; active: boolean; localId: number; backup: boolean; kernels: KernelImpl },
+  ) {
+    this.initial = opts.initial;
+    this.active = opts.active;
+    this.localId = opts.localId;
+    this.backup = opts.backup;
+    this.rxMap = createDssMap({ maxMappings: 16384 }, opts.kernels);
+  }
+
+  /** The subflow can carry data (MPTCP handshake done on this subflow). */
+  get usable(): boolean {
+    const s = this.tcp.state;
+    return (s === "ESTABLISHED" || s === "CLOSE_WAIT") && (this.initial || this.joined) && this.killReason === undefined;
+  }
+
+  inspectIncoming(seg: TcpSegment, st: TcpState): TcpVerdict {
+    return this.owner.sfInspect(this, seg, st);
+  }
+  afterIncoming(seg: TcpSegment, st: TcpState): void {
+    this.owner.sfAfter(this, seg, st);
+  }
+  outgoingOptions(info: TcpOutgoingInfo, budget: number): MptcpOption[] | undefined {
+    return this.owner.sfOptions(this, info, budget);
+  }
+  optionSpace(flags: number, length: number): number {
+    return this.owner.sfOptionSpace(this, flags, length);
+  }
+  receiveWindow(): number {
+    return this.owner.sfWindow(this);
+  }
+  deliver(seq: number, data: Uint8Array): void {
+    this.owner.sfDeliver(this, seq, data);
+  }
+  pullData(maxBytes: number): { data: Uint8Array; meta?: unknown } | undefined {
+    return this.owner.sfPull(this, maxBytes);
+  }
+  acked(meta: unknown): void {
+    this.owner.sfAcked(this, meta);
+  }
+
+  /** DSN ranges sent here and not yet DATA_ACKed (after trimming to `una`). */
+  unacked(una: bigint): TxMeta[] {
+    this.trim(una);
+    return this.sent.slice(this.sentHead);
+  }
+
+  trim(una: bigint): void {
+    const s = this.sent;
+    let h = this.sentHead;
+    while (h < s.length && s[h]!.dsn + BigInt(s[h]!.len) <= una) h++;
+    if (h > 1024 && h * 2 > s.length) {
+      s.splice(0, h);
+      h = 0;
+    }
+    this.sentHead = h;
+  }
+
+  dispose(): void {
+    this.rxMap.dispose();
+  }
+}

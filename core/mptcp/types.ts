@@ -1,0 +1,230 @@
+// Public types of the MPTCP layer (RFC 8684): configuration with Linux's defaults, events,
+// counters named like the kernel's MPTcpExt* (nstat), drop reasons, connection states.
+import type { TcpConfig } from "../tcp/types.ts";
+import type { KernelImpl } from "../kernels/types.ts";
+import type { IpAddress } from "../wire/types.ts";
+
+/** Data-level connection states (RFC 8684 section 3.3.3 mirrors RFC 9293's close diagram). */
+export type MptcpState =
+  | "SYN_SENT" // initial subflow connecting
+  | "SYN_RECEIVED"
+  | "ESTABLISHED"
+  | "FIN_WAIT_1" // DATA_FIN sent, not acknowledged
+  | "FIN_WAIT_2" // DATA_FIN acknowledged, peer's not received
+  | "CLOSE_WAIT" // peer's DATA_FIN received
+  | "CLOSING" // both sent, ours not acknowledged
+  | "LAST_ACK" // peer's received, ours sent, not acknowledged
+  | "CLOSED";
+
+export type MptcpCloseReason = "normal" | "reset" | "fastclose" | "timeout" | "aborted";
+
+/** Why a subflow closed. */
+export type SubflowCloseReason = "normal" | "reset" | "timeout" | "aborted" | "removed" | "mp_fail" | "join_failed" | "fastclose";
+
+/** Why an incoming packet / option was dropped or ignored (counted in stats().drops). */
+export type MptcpDropReason =
+  | "Malformed"
+  | "BadChecksum"
+  | "NotForUs"
+  | "NoListener"
+  | "UnknownToken"
+  | "HmacMismatch"
+  | "TooManySubflows"
+  | "TooManyConnections"
+  | "TooManyPendingJoins"
+  | "DataAckBeyondSent"
+  | "DssNotMatching"
+  | "DssChecksumMismatch"
+  | "NoMapping"
+  | "AddAddrHmacMismatch"
+  | "AddAddrLimit"
+  | "BadFastcloseKey"
+  | "OutOfWindow"
+  | "NotEstablished";
+
+/** Counters named after Linux's MPTcpExt* where one exists (without the prefix). */
+export interface MptcpCounters {
+  MPCapableSYNRX: number;
+  MPCapableSYNTX: number;
+  MPCapableSYNACKRX: number;
+  MPCapableACKRX: number;
+  MPCapableFallbackACK: number;
+  MPCapableFallbackSYNACK: number;
+  MPCapableSYNTXDrop: number;
+  MPFallbackTokenInit: number;
+  MPJoinSynRx: number;
+  MPJoinSynTx: number;
+  MPJoinSynAckRx: number;
+  MPJoinSynAckHMacFailure: number;
+  MPJoinAckRx: number;
+  MPJoinAckHMacFailure: number;
+  MPJoinNoTokenFound: number;
+  MPJoinRejected: number;
+  DSSNotMatching: number;
+  DSSNoMatchTCP: number;
+  InfiniteMapTx: number;
+  InfiniteMapRx: number;
+  DataCsumErr: number;
+  DuplicateData: number;
+  OFOQueue: number;
+  AddAddr: number;
+  AddAddrTx: number;
+  AddAddrDrop: number;
+  EchoAdd: number;
+  EchoAddTx: number;
+  RmAddr: number;
+  RmAddrTx: number;
+  RmSubflow: number;
+  MPPrioTx: number;
+  MPPrioRx: number;
+  MPFailTx: number;
+  MPFailRx: number;
+  MPFastcloseTx: number;
+  MPFastcloseRx: number;
+  MPRstTx: number;
+  MPRstRx: number;
+  RcvPruned: number;
+  SubflowStale: number;
+  SubflowRecover: number;
+  MPDataAckBeyondSent: number;
+  Reinjections: number;
+  ReinjectedBytes: number;
+}
+
+export function emptyCounters(): MptcpCounters {
+  return {
+    MPCapableSYNRX: 0, MPCapableSYNTX: 0, MPCapableSYNACKRX: 0, MPCapableACKRX: 0, MPCapableFallbackACK: 0, MPCapableFallbackSYNACK: 0,
+    MPCapableSYNTXDrop: 0, MPFallbackTokenInit: 0, MPJoinSynRx: 0, MPJoinSynTx: 0, MPJoinSynAckRx: 0, MPJoinSynAckHMacFailure: 0,
+    MPJoinAckRx: 0, MPJoinAckHMacFailure: 0, MPJoinNoTokenFound: 0, MPJoinRejected: 0, DSSNotMatching: 0, DSSNoMatchTCP: 0,
+    InfiniteMapTx: 0, InfiniteMapRx: 0, DataCsumErr: 0, DuplicateData: 0, OFOQueue: 0, AddAddr: 0, AddAddrTx: 0, AddAddrDrop: 0,
+    EchoAdd: 0, EchoAddTx: 0, RmAddr: 0, RmAddrTx: 0, RmSubflow: 0, MPPrioTx: 0, MPPrioRx: 0, MPFailTx: 0, MPFailRx: 0,
+    MPFastcloseTx: 0, MPFastcloseRx: 0, MPRstTx: 0, MPRstRx: 0, RcvPruned: 0, SubflowStale: 0, SubflowRecover: 0,
+    MPDataAckBeyondSent: 0, Reinjections: 0, ReinjectedBytes: 0,
+  };
+}
+
+export interface PathManagerConfig {
+  /** Extra subflows per connection (Linux `ip mptcp limits subflows`, default 2; hard cap 8). */
+  subflows: number;
+  /** ADD_ADDR accepted per connection (Linux default 0). */
+  addAddrAccepted: number;
+  /** ADD_ADDR retransmission timeout (Linux add_addr_timeout, 120 s) and count (3). */
+  addAddrTimeoutUs: number;
+  addAddrRetries: number;
+}
+
+export interface MptcpConfig {
+  /** false: plain TCP only (no MPTCP option sent, MP_CAPABLE ignored). */
+  mptcp: boolean;
+  /** Ask for DSS checksums (A bit). Linux default: off. */
+  checksum: boolean;
+  /** Set the C flag: do not open additional subflows to my initial address. */
+  noInitialJoin: boolean;
+  /** Connection-level receive buffer (bytes). */
+  receiveBufferSize: number;
+  /** Connection-level send buffer (bytes). */
+  sendBufferSize: number;
+  /** SYN retransmissions with MP_CAPABLE before the third SYN goes without (Linux: 2). */
+  mpcSynRetries: number;
+  /** Hard cap of subflows per connection (8). */
+  maxSubflows: number;
+  /** Connections per endpoint. */
+  maxConnections: number;
+  /** Joins in SYN_RECEIVED per connection. */
+  maxPendingJoins: number;
+  /** A join that does not complete in this time is reset (µs). */
+  joinTimeoutUs: number;
+  /** DATA_FIN retransmission (µs, doubled each time) and close timeout (Linux 60 s). */
+  dataFinRtoUs: number;
+  closeTimeoutUs: number;
+  /** RTOs without progress after which a subflow counts as stale (Linux: 4 retransmissions). */
+  staleRetrans: number;
+  pathManager: PathManagerConfig;
+  /** Kernel implementation for the data-level buffers. */
+  kernels: KernelImpl;
+  /** Per-subflow TCP configuration. */
+  tcp: Partial<TcpConfig>;
+  /** Scheduler name ("default": Linux's). */
+  scheduler: "default" | "roundrobin";
+}
+
+export const DEFAULT_MPTCP_CONFIG: Readonly<MptcpConfig> = Object.freeze({
+  mptcp: true,
+  checksum: false,
+  noInitialJoin: false,
+  receiveBufferSize: 4 << 20,
+  sendBufferSize: 4 << 20,
+  mpcSynRetries: 2,
+  maxSubflows: 8,
+  maxConnections: 4096,
+  maxPendingJoins: 8,
+  joinTimeoutUs: 10_000_000,
+  dataFinRtoUs: 200_000,
+  closeTimeoutUs: 60_000_000,
+  staleRetrans: 4,
+  pathManager: Object.freeze({ subflows: 2, addAddrAccepted: 0, addAddrTimeoutUs: 120_000_000, addAddrRetries: 3 }),
+  kernels: "ts",
+  tcp: Object.freeze({}),
+  scheduler: "default",
+}) as Readonly<MptcpConfig>;
+
+/** One local address of an endpoint, with Linux-like endpoint flags. */
+export interface LocalAddressSpec {
+  address: IpAddress;
+  /** Interface index packets from this address leave on (simulator / TUN). Default: its index. */
+  iface?: number;
+  /** Announce it to peers (ADD_ADDR) on new connections. */
+  signal?: boolean;
+  /** Open subflows from it on new outgoing connections. */
+  subflow?: boolean;
+  /** Subflows from it are backup. */
+  backup?: boolean;
+  /** Endpoint id (1..255); default: assigned. */
+  id?: number;
+}
+
+export type MptcpEvent =
+  | { type: "established"; mptcp: boolean }
+  | { type: "fallback"; reason: string }
+  | { type: "subflowEstablished"; subflow: number; localId: number; remoteId: number; backup: boolean }
+  | { type: "subflowClosed"; subflow: number; reason: SubflowCloseReason }
+  | { type: "addressAnnounced"; id: number; address: IpAddress; port?: number }
+  | { type: "addressRemoved"; id: number }
+  | { type: "priorityChanged"; subflow: number; backup: boolean }
+  | { type: "mpFail"; dsn: bigint }
+  | { type: "fastclose" }
+  | { type: "readable" }
+  | { type: "writable" }
+  | { type: "peerClosed" }
+  | { type: "closed"; reason: MptcpCloseReason };
+
+export interface SubflowStats {
+  id: number;
+  state: string;
+  localAddress: string;
+  remoteAddress: string;
+  localId: number;
+  remoteId: number;
+  backup: boolean;
+  initial: boolean;
+  stale: boolean;
+  bytesSent: number;
+  bytesReceived: number;
+  dataBytesSent: number;
+  retransSegments: number;
+  srttUs: number;
+  cwnd: number;
+}
+
+export interface MptcpStats {
+  state: MptcpState;
+  mptcp: boolean;
+  fallback: boolean;
+  checksum: boolean;
+  bytesWritten: number;
+  bytesRead: number;
+  bytesAcked: number;
+  counters: MptcpCounters;
+  drops: Partial<Record<MptcpDropReason, number>>;
+  subflows: SubflowStats[];
+}

@@ -1,0 +1,95 @@
+// Minimal in-kernel-like path manager (Linux net/mptcp/pm_netlink.c defaults): on a new
+// MPTCP connection the client opens subflows from its "subflow" endpoints to the server's
+// initial address, the server announces its "signal" endpoints (ADD_ADDR); an accepted
+// ADD_ADDR (within add_addr_accepted) opens a subflow to the announced address; everything
+// within the subflows limit (default 2 extra, hard cap 8).
+import type { IpAddress } from "../wire/types.ts";
+
+/** What the path manager needs from a connection (implemented by MptcpConnection). */
+export interface PmConnection {
+  readonly role: "client" | "server";
+  readonly localAddress: IpAddress;
+  readonly remoteAddress: IpAddress;
+  readonly remotePort: number;
+  readonly config: { readonly pathManager: { readonly subflows: number; readonly addAddrAccepted: number }; readonly maxSubflows: number };
+  readonly liveSubflows: ReadonlyArray<{ readonly localAddress: IpAddress; readonly remoteAddress: IpAddress; readonly remotePort: number }>;
+  readonly isMptcp: boolean;
+  readonly state: string;
+  peerAllowsInitialJoin(): boolean;
+  endpointAddresses(): ReadonlyArray<{ address: IpAddress; id: number; signal: boolean; subflow: boolean; backup: boolean }>;
+  openSubflow(now: number, local: IpAddress, remote?: IpAddress, remotePort?: number, opts?: { backup?: boolean }): number;
+  announceAddress(now: number, id: number, address: IpAddress, port?: number): void;
+  acceptAddAddr(): boolean;
+}
+
+export interface PathManager {
+  /** The connection became MPTCP-established. */
+  established(now: number, conn: PmConnection): void;
+  /** The peer announced an address (HMAC verified, echoed). */
+  addressAnnounced(now: number, conn: PmConnection, addr: { id: number; address: IpAddress; port: number }): void;
+  /** A local address appeared on the endpoint. */
+  localAddressAdded(now: number, conn: PmConnection, addr: { address: IpAddress; id: number; signal: boolean; subflow: boolean; backup: boolean }): void;
+  /** With no subflow left, can the connection wait for a new one (a local address may appear)? */
+  canReplace(conn: PmConnection): boolean;
+}
+
+function eq(a: IpAddress, b: IpAddress): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export class FullMeshPathManager implements PathManager {
+  private extra(conn: PmConnection): number {
+    return Math.max(0, conn.liveSubflows.length - 1);
+  }
+
+  private room(conn: PmConnection): boolean {
+    return this.extra(conn) < conn.config.pathManager.subflows && conn.liveSubflows.length < Math.min(conn.config.maxSubflows, 8);
+  }
+
+  private has(conn: PmConnection, local: IpAddress, remote: IpAddress, port: number): boolean {
+    return conn.liveSubflows.some((s) => eq(s.localAddress, local) && eq(s.remoteAddress, remote) && s.remotePort === port);
+  }
+
+  established(now: number, conn: PmConnection): void {
+    const addrs = conn.endpointAddresses();
+    if (conn.role === "client") {
+      if (!conn.peerAllowsInitialJoin()) return;
+      for (const a of addrs) {
+        if (!a.subflow || eq(a.address, conn.localAddress) || a.address.length !== conn.remoteAddress.length) continue;
+        if (!this.room(conn)) break;
+        if (this.has(conn, a.address, conn.remoteAddress, conn.remotePort)) continue;
+        conn.openSubflow(now, a.address, conn.remoteAddress, conn.remotePort, { backup: a.backup });
+      }
+    } else {
+      for (const a of addrs) {
+        if (!a.signal || eq(a.address, conn.localAddress)) continue;
+        conn.announceAddress(now, a.id, a.address);
+      }
+    }
+  }
+
+  addressAnnounced(now: number, conn: PmConnection, addr: { id: number; address: IpAddress; port: number }): void {
+    if (!conn.acceptAddAddr()) return;
+    if (!this.room(conn)) return;
+    const local = conn.endpointAddresses().find((a) => a.address.length === addr.address.length && eq(a.address, conn.localAddress));
+    const from = local?.address ?? conn.localAddress;
+    if (this.has(conn, from, addr.address, addr.port)) return;
+    conn.openSubflow(now, from, addr.address, addr.port);
+  }
+
+  localAddressAdded(now: number, conn: PmConnection, addr: { address: IpAddress; id: number; signal: boolean; subflow: boolean; backup: boolean }): void {
+    if (!conn.isMptcp || conn.state === "CLOSED") return;
+    if (conn.role === "client" && addr.subflow && addr.address.length === conn.remoteAddress.length) {
+      if (!conn.peerAllowsInitialJoin() || !this.room(conn) || this.has(conn, addr.address, conn.remoteAddress, conn.remotePort)) return;
+      conn.openSubflow(now, addr.address, conn.remoteAddress, conn.remotePort, { backup: addr.backup });
+    } else if (conn.role === "server" && addr.signal) {
+      conn.announceAddress(now, addr.id, addr.address);
+    }
+  }
+
+  canReplace(conn: PmConnection): boolean {
+    return conn.role === "client" && conn.endpointAddresses().some((a) => a.subflow);
+  }
+}
