@@ -219,3 +219,28 @@ export function kbufRegrow(p: usize, oldCap: u32, head: u32, newCap: u32): usize
   heap.free(p);
   return q;
 }
+
+/**
+ * asmAdd for bytes that already live in this memory at `src`, plus their copy into the ring
+ * (`ring`, `cap` bytes, read point at `head`, `avail` readable): one call, no JS view.
+ * `off` is relative to the front (= read point + avail). Returns what asmAdd returns.
+ */
+export function rbWriteFrom(h: usize, off: i32, len: u32, window: u32, ring: usize, cap: u32, head: u32, avail: u32, src: usize): i32 {
+  const r = asmAdd(h, off, len, window);
+  if (r < 0) return r;
+  // Ring offsets (from the read point) of the bytes to copy: [max(off, 0), min(off + len, window)) + avail.
+  let s: i64 = <i64>off;
+  let e: i64 = s + <i64>len;
+  if (e > <i64>window) e = <i64>window;
+  if (s < 0) s = 0;
+  if (s >= e) return r;
+  const n = <u32>(e - s);
+  const from = src + <usize>(s - <i64>off);
+  let pos = head + avail + <u32>s;
+  if (pos >= cap) pos -= cap;
+  if (pos >= cap) pos -= cap;
+  const first = cap - pos < n ? cap - pos : n;
+  memory.copy(ring + <usize>pos, from, <usize>first);
+  if (first < n) memory.copy(ring, from + <usize>first, <usize>(n - first));
+  return r;
+}

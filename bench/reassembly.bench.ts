@@ -9,7 +9,9 @@
 // Baseline in the same run: Uint8Array.prototype.set of the same 64 MiB (the memcpy limit).
 import type { BenchSuite, Workload } from "./harness.ts";
 import { createAssembler, createReceiveBuffer } from "../core/kernels/factory.ts";
+import { WasmReceiveBuffer } from "../core/kernels/reassembly.ts";
 import type { KernelImpl, ReceiveBuffer } from "../core/kernels/types.ts";
+import { loadKernels } from "../core/kernels/wasm/instance.ts";
 
 const STREAM = 64 * 1024 * 1024;
 const MSS = 1448;
@@ -123,7 +125,7 @@ const plans = {
 console.error(`reassembly bench: 4-subflow plan has ${(plans.reorder.ooo * 100).toFixed(1)}% of segments out of order`);
 
 /** One pass over the 64 MiB stream; DSNs continue across passes (they start near 2^64). */
-function runner(impl: KernelImpl, plan: Plan, zeroCopy: boolean, views?: Uint8Array[]): () => void {
+function runner(impl: KernelImpl, plan: Plan, zeroCopy: boolean, views?: Uint8Array[], resident?: () => number): () => void {
   let rb: ReceiveBuffer | null = null;
   let hi = 0xffffffff;
   let lo = 0xfffff000;
@@ -131,6 +133,8 @@ function runner(impl: KernelImpl, plan: Plan, zeroCopy: boolean, views?: Uint8Ar
     rb ??= createReceiveBuffer({ width: 64, initialSeq: (BigInt(hi) << 32n) | BigInt(lo), capacity: CAPACITY, maxHoles: HOLES }, impl);
     const b = rb;
     const { off, len } = plan;
+    const ptr = resident ? resident() : 0;
+    const wb = resident ? (b as WasmReceiveBuffer) : null;
     let got = 0;
     for (let k = 0; k < off.length; k++) {
       const o = off[k]!;
@@ -140,7 +144,7 @@ function runner(impl: KernelImpl, plan: Plan, zeroCopy: boolean, views?: Uint8Ar
         l -= 4294967296;
         h = (h + 1) >>> 0;
       }
-      const r = views ? b.write64(h, l, views[k]!, 0, len[k]!) : b.write64(h, l, stream, o, len[k]!);
+      const r = wb ? wb.write64Resident(h, l, ptr + o, len[k]!) : views ? b.write64(h, l, views[k]!, 0, len[k]!) : b.write64(h, l, stream, o, len[k]!);
       if (r < 0) throw new Error(`refused ${r} at ${o}`);
       if (b.readable >= READ_AT) {
         if (zeroCopy) {
@@ -182,6 +186,18 @@ function assemblerOnly(impl: KernelImpl, plan: Plan): () => void {
 /** One Uint8Array per packet, made before the timed runs (as a NIC/socket hands them over). */
 const packetViews = Array.from(plans.inorder.off, (o, k) => stream.subarray(o, o + plans.inorder.len[k]!));
 
+/** The stream placed in the simd instance's memory, as by an adapter that receives into WASM
+ * memory; writes then go through writeResidentAt (assembler + copy in one WASM call). */
+let wasmStreamPtr = 0;
+function streamInWasm(): number {
+  const k = loadKernels("simd");
+  if (wasmStreamPtr === 0) {
+    wasmStreamPtr = k.exports.kbufAlloc(STREAM) as number;
+    k.u8().set(stream, wasmStreamPtr);
+  }
+  return wasmStreamPtr;
+}
+
 const w = (name: string, fn: () => void, baseline: string | undefined = "memcpy 64 MiB (Uint8Array.set)"): Workload => ({
   name,
   fn,
@@ -199,6 +215,8 @@ export const suite: BenchSuite = {
     w("wasm in-order 1448 B, read", runner("simd", plans.inorder, false)),
     w("wasm in-order 1448 B, zero-copy", runner("simd", plans.inorder, true)),
     w("wasm in-order 1448 B, read, per-packet views made outside the timing", runner("simd", plans.inorder, false, packetViews)),
+    w("wasm in-order 1448 B, read, payload already in WASM memory", runner("simd", plans.inorder, false, undefined, streamInWasm)),
+    w("wasm 4 subflows ~25% reordered, read, payload already in WASM memory", runner("simd", plans.reorder.plan, false, undefined, streamInWasm)),
     w("ts in-order 1448 B, read", runner("ts", plans.inorder, false)),
     w("wasm 4 subflows ~25% reordered, read", runner("simd", plans.reorder.plan, false)),
     w("wasm 4 subflows ~25% reordered, zero-copy", runner("simd", plans.reorder.plan, true)),

@@ -83,14 +83,17 @@ abstract class AssemblerBase implements RangeAssembler {
     if (this.disposed) throw new InvalidStateError("assembler used after dispose()");
     if (offset <= -I31 || offset >= I31) return this.coreFar(len);
     const r = this.core(offset, len, window);
-    if (r > 0) {
-      const lo = this.fLo + r;
-      if (lo >= TWO32) {
-        this.fLo = lo - TWO32;
-        this.fHi = this.width === 64 ? (this.fHi + 1) >>> 0 : 0;
-      } else this.fLo = lo;
-    }
+    if (r > 0) this.advanceFront(r);
     return r;
+  }
+
+  /** @internal Moves the front key by r bytes (used by the WASM receive buffer's resident write). */
+  advanceFront(r: number): void {
+    const lo = this.fLo + r;
+    if (lo >= TWO32) {
+      this.fLo = lo - TWO32;
+      this.fHi = this.width === 64 ? (this.fHi + 1) >>> 0 : 0;
+    } else this.fLo = lo;
   }
 
   addSeq(seq: number, len: number, window: number): number {
@@ -272,6 +275,12 @@ export class WasmAssembler extends AssemblerBase {
     const n = x.asmHoles(this.h) as number;
     for (let i = 0; i < n; i++) out.push([x.asmRangeStart(this.h, i) as number, x.asmRangeEnd(this.h, i) as number]);
     return out;
+  }
+
+  /** @internal The handle of this assembler in WASM memory. */
+  get handle(): number {
+    if (this.disposed) throw new InvalidStateError("assembler used after dispose()");
+    return this.h;
   }
 
   /** 1 when the invariant holds in WASM memory (test aid). */
@@ -467,11 +476,40 @@ export class TsReceiveBuffer extends ReceiveBufferBase {
 export class WasmReceiveBuffer extends ReceiveBufferBase {
   readonly kernels: WasmKernels;
   private ptr: number;
+  private readonly wasmAsm: WasmAssembler;
+  private readonly fWriteFrom: (...args: number[]) => number;
+
+  /**
+   * writeAt() for payload that already lives in this instance's memory (`this.kernels`), at
+   * byte address `srcPtr` (e.g. an adapter's packet pool in WASM memory): the assembler update
+   * and the copy into the ring happen in one WASM call, with no JS view per packet.
+   */
+  writeResidentAt(offset: number, srcPtr: number, len: number): number {
+    const avail = this.avail;
+    const cap = this.cap;
+    const off = offset - avail;
+    if (off <= -I31 || off >= I31 || this.ptr === 0) return this.asm.add(off, len, cap - avail);
+    const r = this.fWriteFrom(this.wasmAsm.handle, off, len, cap - avail, this.ptr, cap, this.head, avail, srcPtr);
+    if (r > 0) {
+      this.wasmAsm.advanceFront(r);
+      this.avail = avail + r;
+    }
+    return r;
+  }
+
+  /** writeResidentAt() keyed by a 64-bit DSN as two u32 halves (width 64). */
+  write64Resident(hi: number, lo: number, srcPtr: number, len: number): number {
+    const dHi = (hi - this.rHi) | 0;
+    if (dHi > 1 || dHi < -1) return this.asm.add(-I31, len, 0);
+    return this.writeResidentAt(dHi * TWO32 + (lo - this.rLo), srcPtr, len);
+  }
 
   constructor(opts: ReceiveBufferOptions, variant?: WasmVariant) {
     const asm = new WasmAssembler({ width: opts.width, initialSeq: opts.initialSeq, maxHoles: opts.maxHoles }, variant);
     super(opts, asm);
+    this.wasmAsm = asm;
     this.kernels = asm.kernels;
+    this.fWriteFrom = this.kernels.exports.rbWriteFrom as (...args: number[]) => number;
     this.ptr = this.kernels.exports.kbufAlloc(this.cap) as number;
   }
   private view: Uint8Array = new Uint8Array(0);

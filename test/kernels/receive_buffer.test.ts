@@ -228,3 +228,88 @@ test("receive buffer: a hole storm up to the window stays under the cap; data be
     rb.dispose();
   }
 });
+
+test("receive buffer: subflow-level views feed the data level (in-memory copy for WASM), across both wraps", () => {
+  for (const impl of IMPLS) {
+    const data = pattern(20000, 3);
+    const sub = createReceiveBuffer({ width: 32, initialSeq: 0xffffff00, capacity: 3000 }, impl);
+    const dl = createReceiveBuffer({ width: 64, initialSeq: 2n ** 64n - 5000n, capacity: 7000 }, impl);
+    const out = new Uint8Array(data.length);
+    let sent = 0;
+    let got = 0;
+    while (got < data.length) {
+      // Out of order at the subflow level: the second half of a chunk first.
+      const n = Math.min(1200, data.length - sent, sub.window);
+      if (n > 1) {
+        const h = n >> 1;
+        assert.equal(sub.write((0xffffff00 + sent + h) >>> 0, data, sent + h, n - h), 0, impl);
+        assert.equal(sub.write((0xffffff00 + sent) >>> 0, data, sent, h), n);
+        sent += n;
+      } else if (n === 1) {
+        sub.write((0xffffff00 + sent) >>> 0, data, sent, 1);
+        sent += 1;
+      }
+      // Move the in-order subflow bytes to the data level, view by view.
+      const v = sub.peek();
+      for (const view of [v.first, v.second]) {
+        const m = Math.min(view.length, dl.window);
+        if (m === 0) continue;
+        const dsn = dl.nextSeq64;
+        assert.equal(dl.write64(Number(dsn >> 32n), Number(dsn & 0xffffffffn), view, 0, m), m);
+        sub.release(m);
+        if (m < view.length) break;
+      }
+      got += dl.read(out, got, 2500);
+    }
+    assert.deepEqual(out, data);
+    assert.equal(dl.readSeq64, (2n ** 64n - 5000n + 20000n) & (2n ** 64n - 1n));
+    sub.dispose();
+    dl.dispose();
+  }
+});
+
+test("receive buffer: resident writes (payload already in WASM memory) match the TS twin", () => {
+  const variants = ["debug", "simd", "scalar"] as const;
+  fc.assert(
+    fc.property(
+      fc.bigInt({ min: 0n, max: MASK64 }),
+      fc.array(fc.record({ off: fc.integer({ min: -40, max: 260 }), n: fc.integer({ min: 0, max: 90 }), read: fc.integer({ min: 0, max: 100 }) }), { maxLength: 40 }),
+      (isn, ops) => {
+        const src = pattern(512, Number(isn & 0xffffn) + 1);
+        const ts = createReceiveBuffer({ width: 64, initialSeq: isn, capacity: 200, maxHoles: 4 }, "ts");
+        const ws = variants.map((v) => new WasmReceiveBuffer({ width: 64, initialSeq: isn, capacity: 200, maxHoles: 4 }, v));
+        const ptrs = ws.map((w) => {
+          const p = w.kernels.exports.kbufAlloc(src.length) as number;
+          w.kernels.u8().set(src, p);
+          return p;
+        });
+        try {
+          for (const o of ops) {
+            const dsn = (ts.readSeq64 + BigInt(o.off) + MASK64 + 1n) & MASK64;
+            const hi = Number(dsn >> 32n);
+            const lo = Number(dsn & 0xffffffffn);
+            const want = ts.write64(hi, lo, src, 100, o.n);
+            ws.forEach((w, i) => assert.equal(w.write64Resident(hi, lo, ptrs[i]! + 100, o.n), want));
+            const d = new Uint8Array(100);
+            const n = ts.read(d, 0, o.read);
+            for (const w of ws) {
+              const e = new Uint8Array(100);
+              assert.equal(w.read(e, 0, o.read), n);
+              assert.deepEqual(e, d);
+              assert.equal(w.nextSeq64, ts.nextSeq64);
+              assert.equal(w.holes, ts.holes);
+            }
+          }
+          for (const w of ws) assert.deepEqual(w.counters(), ts.counters());
+        } finally {
+          ts.dispose();
+          ws.forEach((w, i) => {
+            w.kernels.exports.kbufFree(ptrs[i]);
+            w.dispose();
+          });
+        }
+      },
+    ),
+    { numRuns: 150 },
+  );
+});
