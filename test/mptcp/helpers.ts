@@ -105,7 +105,6 @@ export function transfer(sc: Scenario, o: { up: number; down: number; deadlineUs
   const pump = (now: number, c: MptcpConnection, isClient: boolean): void => {
     let e: MptcpEvent | undefined;
     while ((e = c.pollEvent()) !== undefined) if (e.type !== "readable" && e.type !== "writable") (isClient ? clientEvents : serverEvents).push(e);
-    if (c.state === "CLOSED") return;
     const total = isClient ? o.up : o.down;
     let off = isClient ? offA : offB;
     if (c.state === "ESTABLISHED" || c.state === "CLOSE_WAIT") {
