@@ -477,6 +477,39 @@ export class WasmReceiveBuffer extends ReceiveBufferBase {
   readonly kernels: WasmKernels;
   private ptr: number;
   private readonly wasmAsm: WasmAssembler;
+  private readonly fAdd: AddFn;
+  private asmH: number;
+
+  /** writeAt() specialised for WASM: calls the kernel directly (no virtual calls on the hot path). */
+  override writeAt(offset: number, src: Uint8Array, srcOff: number, len: number): number {
+    if (!(len >= 0 && srcOff >= 0 && srcOff + len <= src.length)) throw new InvalidArgumentError(`source range [${srcOff}, ${srcOff + len}) outside a ${src.length}-byte buffer`);
+    const avail = this.avail;
+    const cap = this.cap;
+    const off = offset - avail;
+    if (off <= -I31 || off >= I31 || this.asmH === 0) return this.asm.add(off, len, cap - avail);
+    const r = this.fAdd(this.asmH, off, len, cap - avail);
+    if (r < 0) return r;
+    const s = offset < avail ? avail : offset;
+    const end = offset + len;
+    const e = end > cap ? cap : end;
+    if (s < e) {
+      const ring = this.ring();
+      let pos = this.head + s;
+      if (pos >= cap) pos -= cap;
+      const a = srcOff + (s - offset);
+      const n = e - s;
+      const first = cap - pos < n ? cap - pos : n;
+      if (a === 0 && n === src.length && first === n) ring.set(src, pos);
+      else ring.set(new Uint8Array(src.buffer, src.byteOffset + a, first), pos);
+      if (first < n) ring.set(new Uint8Array(src.buffer, src.byteOffset + a + first, n - first), 0);
+    }
+    if (r > 0) {
+      this.wasmAsm.advanceFront(r);
+      this.avail = avail + r;
+    }
+    return r;
+  }
+
   private readonly fWriteFrom: (...args: number[]) => number;
 
   /**
@@ -489,7 +522,7 @@ export class WasmReceiveBuffer extends ReceiveBufferBase {
     const cap = this.cap;
     const off = offset - avail;
     if (off <= -I31 || off >= I31 || this.ptr === 0) return this.asm.add(off, len, cap - avail);
-    const r = this.fWriteFrom(this.wasmAsm.handle, off, len, cap - avail, this.ptr, cap, this.head, avail, srcPtr);
+    const r = this.fWriteFrom(this.asmH, off, len, cap - avail, this.ptr, cap, this.head, avail, srcPtr);
     if (r > 0) {
       this.wasmAsm.advanceFront(r);
       this.avail = avail + r;
@@ -510,6 +543,8 @@ export class WasmReceiveBuffer extends ReceiveBufferBase {
     this.wasmAsm = asm;
     this.kernels = asm.kernels;
     this.fWriteFrom = this.kernels.exports.rbWriteFrom as (...args: number[]) => number;
+    this.fAdd = this.kernels.exports.asmAdd as AddFn;
+    this.asmH = asm.handle;
     this.ptr = this.kernels.exports.kbufAlloc(this.cap) as number;
   }
   private view: Uint8Array = new Uint8Array(0);
@@ -529,6 +564,7 @@ export class WasmReceiveBuffer extends ReceiveBufferBase {
   protected freeStorage(): void {
     this.kernels.exports.kbufFree(this.ptr);
     this.ptr = 0;
+    this.asmH = 0;
     this.view = new Uint8Array(0);
   }
 }
