@@ -700,6 +700,13 @@ export class MptcpConnection implements SubflowOwner {
       this.doFallback("no DSS from the server");
       return "accept";
     }
+    // A peer that fell back (options stripped on its way) sends no DSS at all any more.
+    if (opts.length === 0 && this.confirmed && sf.initial && this.subflows.length === 1) {
+      if (++sf.noDss >= 8 && this.fallbackAllowed()) {
+        this.c.MPCapableFallbackACK++;
+        this.doFallback("no DSS from the peer");
+      }
+    } else if (opts.length > 0) sf.noDss = 0;
     for (const o of opts) this.onOption(sf, seg, o);
     return "accept";
   }
@@ -737,7 +744,8 @@ export class MptcpConnection implements SubflowOwner {
         if (m) {
           const dsn = m.dsn64 ? m.dsn : expandSeq64(Number(m.dsn & 0xffffffffn), this.recvNext());
           if (m.length === 0) {
-            if (sf.infRel < 0) {
+            if (sf.infRel < 0 || sf.discarding) {
+              sf.discarding = false;
               this.c.InfiniteMapRx++;
               sf.infRel = m.ssn === 0 ? rel(sf, seg.header.seq) : m.ssn;
               sf.infDsn = dsn;
@@ -786,10 +794,14 @@ export class MptcpConnection implements SubflowOwner {
       case "mp_fail":
         this.c.MPFailRx++;
         this.push({ type: "mpFail", dsn: o.dsn });
-        if (this.liveSubflows.length <= 1) {
-          // Answer with the infinite mapping and continue as TCP (RFC 8684 section 3.7).
-          this.sendInfinite = true;
-          sf.needAck = true;
+        if (this.liveSubflows.length <= 1 && !this.fellBack) {
+          // Answer with the infinite mapping and continue as TCP (RFC 8684 section 3.7): the
+          // data from the failed DSN on is sent again, mapped 1:1 from the next subflow byte.
+          const una = this.sendBuf.una64;
+          const from = o.dsn < una ? una : o.dsn > this.sndNxt ? this.sndNxt : o.dsn;
+          this.sndNxt = from;
+          this.infPending = true;
+          this.doFallback("MP_FAIL: infinite mapping");
         }
         return;
       case "mp_fastclose":
@@ -799,7 +811,8 @@ export class MptcpConnection implements SubflowOwner {
     }
   }
 
-  private sendInfinite = false;
+  /** The next data segment carries the infinite mapping. */
+  private infPending = false;
 
   private onFastclose(key: bigint): void {
     if (key !== this.localKey) {
@@ -892,6 +905,10 @@ export class MptcpConnection implements SubflowOwner {
     const rb = this.recvBuf!;
     let off = 0;
     let len = data.length;
+    if (sf.discarding) {
+      this.drop("DssChecksumMismatch");
+      return;
+    }
     while (len > 0) {
       if (!this.isMptcp || sf.infRel >= 0) {
         const base = sf.infRel >= 0 ? sf.infDsn + BigInt(seqDiff(r, sf.infRel)) : this.remoteIdsn + BigInt(r);
@@ -967,21 +984,23 @@ export class MptcpConnection implements SubflowOwner {
   private onChecksumFailure(sf: Subflow, dsn: bigint): void {
     this.c.DataCsumErr++;
     this.drop("DssChecksumMismatch");
-    if (!this.csumPassed && this.fallbackAllowed()) {
-      this.doFallback("DSS checksum failure");
-      return;
-    }
     this.c.MPFailTx++;
     sf.failPending = dsn;
     sf.needAck = true;
     if (this.liveSubflows.length > 1) {
+      // Several subflows: reset the bad one; its data is re-sent on the others.
       sf.killReason = "mp_fail";
       sf.rstReason = 6;
+    } else {
+      // One subflow: MP_FAIL, then drop everything until the peer's infinite mapping.
+      sf.discarding = true;
     }
   }
 
   sfPull(sf: Subflow, maxBytes: number): { data: Uint8Array; meta?: unknown } | undefined {
-    if (!sf.usable || this.st === "CLOSED") return undefined;
+    if (this.st === "CLOSED" || sf.killReason !== undefined || !(sf.initial || sf.joined)) return undefined;
+    const ts = sf.tcp.state;
+    if (!(ts === "ESTABLISHED" || ts === "CLOSE_WAIT" || (!this.isMptcp && (ts === "FIN_WAIT_1" || ts === "LAST_ACK" || ts === "CLOSING")))) return undefined;
     if (this.isMptcp && !this.sched.allowed(sf, this.subflows)) return undefined;
     const una = this.sendBuf.una64;
     // 1. data of a dead or stalled subflow (connection-level retransmission)
@@ -1016,6 +1035,11 @@ export class MptcpConnection implements SubflowOwner {
       if (wnd < BigInt(n)) n = Number(wnd);
     }
     const meta = this.takeData(sf, this.sndNxt, n);
+    if (this.infPending) {
+      this.infPending = false;
+      meta.meta.inf = true;
+      this.c.InfiniteMapTx++;
+    }
     this.sndNxt += BigInt(n);
     if (this.sndNxt > this.sndMax) this.sndMax = this.sndNxt;
     if (this.rtxAt === OFF) this.rtxAt = this.curNow + this.dataRto();
@@ -1089,8 +1113,13 @@ export class MptcpConnection implements SubflowOwner {
       }
       return out.length ? out : undefined;
     }
-    if (this.fellBack) return undefined;
     const meta = info.meta as TxMeta | undefined;
+    if (meta?.inf) {
+      const inf: Dss = { type: "dss", dataFin: false, mapping: { dsn: meta.dsn, dsn64: true, ssn: meta.ssn, length: 0 } };
+      if (this.csum) inf.mapping!.checksum = 0;
+      return [inf];
+    }
+    if (this.fellBack) return undefined;
     // Client: the third ACK repeats both keys; the first data segment until confirmed too.
     if (sf.initial && this.role === "client" && this.remoteKey !== undefined) {
       if (!sf.thirdAckSent && info.length === 0) {
@@ -1118,14 +1147,6 @@ export class MptcpConnection implements SubflowOwner {
     if (meta && info.length > 0) {
       dss.mapping = { dsn: meta.dsn, dsn64: true, ssn: meta.ssn, length: meta.len };
       if (this.csum) dss.mapping.checksum = meta.csum;
-    } else if (this.sendInfinite && info.length === 0) {
-      this.sendInfinite = false;
-      this.c.InfiniteMapTx++;
-      dss.mapping = { dsn: this.sendBuf.una64, dsn64: true, ssn: 0, length: 0 };
-      if (this.csum) dss.mapping.checksum = 0;
-      out.push(dss);
-      this.doFallback("MP_FAIL answered with the infinite mapping");
-      return out;
     } else if (this.finSent && !this.finAcked && info.length === 0) {
       dss.dataFin = true;
       dss.mapping = { dsn: this.finDsn, dsn64: true, ssn: 0, length: 1 };

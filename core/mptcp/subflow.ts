@@ -17,6 +17,8 @@ export interface TxMeta {
   ssn: number;
   /** DSS checksum (when checksums are in use), else -1. */
   csum: number;
+  /** This segment carries the infinite mapping (RFC 8684 section 3.7) instead of a DSS mapping. */
+  inf?: boolean;
 }
 
 /** The callbacks a Subflow forwards its TCP hooks to (the MPTCP connection). */
@@ -66,6 +68,10 @@ export class Subflow implements TcpUpperLayer {
   stage: Uint8Array[] = [];
   stageDsn = 0n;
   stageLen = 0;
+  /** After an MP_FAIL we sent: drop data until the peer's infinite mapping. */
+  discarding = false;
+  /** Consecutive incoming segments without a DSS while MPTCP was expected. */
+  noDss = 0;
   // -- liveness
   stale = false;
   rtoSeen = 0;
