@@ -22,8 +22,13 @@ import { parseArgs, USAGE, UsageError } from "./args.ts";
 import type { ClientOptions, CommonOptions, ServerOptions } from "./args.ts";
 import type { AppStack, StackPath } from "./stack.ts";
 import { TcpStack } from "./tcp_stack.ts";
+import { MptcpStack } from "./mptcp_stack.ts";
+import type { MptcpConfig } from "../../core/mptcp/types.ts";
 
-/** Thrown when MPTCP (the default) is requested before core/mptcp exists. */
+/** True once the core/mptcp Endpoint is wired in (the interop MPTCP cases key on it). */
+export const MPTCP_AVAILABLE = true;
+
+/** Thrown when a requested feature is not available in this build. */
 export class NotAvailableError extends Error {
   override name = "NotAvailableError";
 }
@@ -43,17 +48,28 @@ async function openPorts(o: CommonOptions): Promise<{ ports: PacketPort[]; close
     const g = await TunGroup.open(o.paths.map((p) => ({ device: p.kind === "tun" ? p.device : "", address: p.address })));
     return { ports: g.ports, close: () => g.close() };
   }
-  const ports: UdpPort[] = [];
-  try {
-    for (const p of o.paths) {
-      if (p.kind !== "udp") continue;
-      ports.push(await UdpPort.open({ address: formatIp(p.address), port: p.port }));
+  // TCP-in-UDP: a socket's port is the TCP port of the subflows on its path. Client paths
+  // without a port all get the port the first socket was given (bound on each address), so
+  // the MPTCP Endpoint can use that one port on every path.
+  const udp = o.paths.filter((p) => p.kind === "udp");
+  for (let attempt = 0; ; attempt++) {
+    const ports: UdpPort[] = [];
+    let shared = 0;
+    try {
+      for (const p of udp) {
+        const port = p.port !== 0 ? p.port : shared;
+        const u = await UdpPort.open({ address: formatIp(p.address), port });
+        if (p.port === 0 && shared === 0) shared = u.localPort;
+        ports.push(u);
+      }
+      return { ports, close: async () => void (await Promise.all(ports.map((p) => p.close()))) };
+    } catch (e) {
+      await Promise.all(ports.map((p) => p.close()));
+      // The shared ephemeral port was taken on another address: try another one.
+      if (shared !== 0 && attempt < 8) continue;
+      throw e;
     }
-  } catch (e) {
-    await Promise.all(ports.map((p) => p.close()));
-    throw e;
   }
-  return { ports, close: async () => void (await Promise.all(ports.map((p) => p.close()))) };
 }
 
 function tcpConfig(o: CommonOptions): Partial<TcpConfig> {
@@ -66,9 +82,22 @@ function tcpConfig(o: CommonOptions): Partial<TcpConfig> {
   return c;
 }
 
-function buildStack(o: CommonOptions, paths: StackPath[]): AppStack {
+function mptcpConfig(o: CommonOptions): Partial<MptcpConfig> {
+  const c: Partial<MptcpConfig> = { checksum: o.checksum, tcp: tcpConfig(o) };
+  if (o.scheduler !== undefined) {
+    if (o.scheduler !== "default" && o.scheduler !== "roundrobin") throw new UsageError(`--scheduler: unknown scheduler "${o.scheduler}" (default, roundrobin)`);
+    c.scheduler = o.scheduler;
+  }
+  const n = o.maxSubflows ?? 2;
+  if (n > 8) throw new UsageError("--max-subflows: at most 8 (the kernel's hard cap)");
+  c.pathManager = { subflows: n, addAddrAccepted: n, addAddrTimeoutUs: 120_000_000, addAddrRetries: 3 };
+  return c;
+}
+
+function buildStack(o: ServerOptions | ClientOptions, paths: StackPath[]): AppStack {
   if (!o.mptcp) return new TcpStack(paths, new CryptoRandomSource(), tcpConfig(o));
-  throw new NotAvailableError("MPTCP is not yet available in this build (the core/mptcp Endpoint has not landed); use --no-mptcp for plain TCP");
+  if (!MPTCP_AVAILABLE) throw new NotAvailableError("MPTCP is not yet available in this build; use --no-mptcp for plain TCP");
+  return new MptcpStack({ role: o.command, paths, random: new CryptoRandomSource(), config: mptcpConfig(o), announce: o.announce });
 }
 
 function summaryLine(r: TransferResult, role: string): string {
@@ -85,7 +114,8 @@ export async function run(argv: string[], io: RunIo = defaultIo): Promise<number
   let opts: ServerOptions | ClientOptions;
   try {
     opts = parseArgs(argv);
-    if (opts.mptcp) buildStack(opts, []); // fail fast before touching the network
+    if (opts.mptcp) mptcpConfig(opts); // usage errors before touching the network
+    else tcpConfig(opts);
   } catch (e) {
     if (e instanceof UsageError) {
       io.stderr(`mptcp: ${e.message}\n${USAGE}`);

@@ -154,7 +154,7 @@ test(`cli (${runtimeName}): server --echo --once and client --in/--out over UDP 
   }
 });
 
-test(`cli (${runtimeName}): server --source, client --send 0; usage errors exit 2; MPTCP mode says not yet available`, async () => {
+test(`cli (${runtimeName}): server --source, client --send 0; usage errors exit 2; refused connection exits 1`, async () => {
   const port = await freeUdpPort("127.0.0.1");
   let srv: ReturnType<typeof start> | undefined;
   try {
@@ -170,15 +170,46 @@ test(`cli (${runtimeName}): server --source, client --send 0; usage errors exit 
     const bad = await start(cliArgv(["client", "--udp", "127.0.0.1", "--no-mptcp"])).done;
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /client needs --connect/);
-    const mp = await start(cliArgv(["client", "--udp", "127.0.0.1", "--connect", `127.0.0.1:${port}`, "--json"])).done;
-    assert.equal(mp.code, 2);
-    assert.match(mp.stderr, /not yet available/);
-    assert.equal(lastJson(mp.stdout).ok, false);
-    // Nobody listening: the client fails (RST or timeout), exit 1, ok false.
+    const badSched = await start(cliArgv(["client", "--udp", "127.0.0.1", "--connect", `127.0.0.1:${port}`, "--scheduler", "nosuch"])).done;
+    assert.equal(badSched.code, 2);
+    assert.match(badSched.stderr, /unknown scheduler/);
+    // Nobody listening (no UDP socket on that port): the client times out, exit 1, ok false.
     const port2 = await freeUdpPort("127.0.0.1");
     const none = await start(cliArgv(["client", "--udp", "127.0.0.1", "--connect", `127.0.0.1:${port2}`, "--no-mptcp", "--send", "10", "--json", "--timeout", "3"])).done;
     assert.equal(none.code, 1);
     assert.equal(lastJson(none.stdout).ok, false);
+  } finally {
+    stop(srv);
+  }
+});
+
+test(`cli (${runtimeName}): MPTCP between two instances over UDP, two paths each (127.0.0.1/.2 server, .3/.4 client), join, 2 MiB echo`, async () => {
+  const port = await freeUdpPort("127.0.0.1");
+  let srv: ReturnType<typeof start> | undefined;
+  try {
+    srv = start(cliArgv(["server", "--udp", `127.0.0.1:${port}`, "--udp", `127.0.0.2:${port}`, "--port", String(port), "--echo", "--once", "--json", "--timeout", "40"]));
+    await srv.waitFor(/listening on port/);
+    const n = 2 * 1024 * 1024;
+    const c = await start(cliArgv(["client", "--udp", "127.0.0.3", "--udp", "127.0.0.4", "--connect", `127.0.0.1:${port}`, "--send", String(n), "--json", "--timeout", "40"])).done;
+    const s = await srv.done;
+    assert.equal(c.code, 0, c.stderr);
+    assert.equal(s.code, 0, s.stderr);
+    const cj = lastJson(c.stdout);
+    const sj = lastJson(s.stdout);
+    assert.equal(cj.mptcp, true);
+    assert.equal(sj.mptcp, true);
+    assert.equal(cj.sha256Received, sha(patternBytes(n)));
+    assert.equal(sj.sha256Received, sha(patternBytes(n)));
+    const subs = cj.subflows as Array<Record<string, unknown>>;
+    assert.equal(subs.length, 2, "initial subflow + one join");
+    assert.deepEqual(subs.map((x) => String(x.local).split(":")[0]).sort(), ["127.0.0.3", "127.0.0.4"]);
+    assert.ok(subs.every((x) => (x.bytesSent as number) > 0), "both subflows carried data");
+    const cc = cj.counters as Record<string, number>;
+    const sc = sj.counters as Record<string, number>;
+    assert.equal(cc.MPTcpExtMPCapableSYNTX, 1);
+    assert.equal(cc.MPTcpExtMPJoinSynTx, 1);
+    assert.equal(sc.MPTcpExtMPCapableSYNRX, 1);
+    assert.equal(sc.MPTcpExtMPJoinAckRx, 1);
   } finally {
     stop(srv);
   }
