@@ -648,6 +648,12 @@ export class MptcpConnection implements SubflowOwner {
       return "accept";
     }
     if (h.flags & TCP_SYN) return "accept";
+    if (sf.discarding) {
+      // After our MP_FAIL: only the peer's infinite mapping matters.
+      const d = opts.find((o) => o.type === "dss");
+      if (d && d.type === "dss" && d.mapping && d.mapping.length === 0) this.onOption(sf, seg, d);
+      return "accept";
+    }
     if (this.fellBack) return "accept";
     // ---- server: the third ACK (MP_CAPABLE with both keys), or MP_CAPABLE + data
     if (sf.initial && this.role === "server" && this.remoteKey === undefined) {
@@ -695,14 +701,14 @@ export class MptcpConnection implements SubflowOwner {
       }
     }
     // ---- client: the first segment after the handshake without any MPTCP option: fallback
-    if (sf.initial && this.role === "client" && !this.confirmed && opts.length === 0 && this.subflows.length === 1) {
+    if (sf.initial && this.role === "client" && !this.confirmed && opts.length === 0 && seg.payload.length > 0 && this.subflows.length === 1) {
       this.c.MPCapableFallbackACK++;
       this.doFallback("no DSS from the server");
       return "accept";
     }
     // A peer that fell back (options stripped on its way) sends no DSS at all any more.
     if (opts.length === 0 && this.confirmed && sf.initial && this.subflows.length === 1) {
-      if (++sf.noDss >= 8 && this.fallbackAllowed()) {
+      if (seg.payload.length > 0 && ++sf.noDss >= 1 && this.fallbackAllowed()) {
         this.c.MPCapableFallbackACK++;
         this.doFallback("no DSS from the peer");
       }
@@ -734,6 +740,7 @@ export class MptcpConnection implements SubflowOwner {
       case "dss": {
         if (!this.confirmed) {
           this.confirmed = true;
+          if (this.role === "client") this.pmPending = true;
           if (this.role === "server" && this.remoteKey === undefined) return;
         }
         if (o.dataAck !== undefined) {
@@ -801,6 +808,7 @@ export class MptcpConnection implements SubflowOwner {
           const from = o.dsn < una ? una : o.dsn > this.sndNxt ? this.sndNxt : o.dsn;
           this.sndNxt = from;
           this.infPending = true;
+          this.ackFloorSsn = sf.sentRel;
           this.doFallback("MP_FAIL: infinite mapping");
         }
         return;
@@ -813,6 +821,9 @@ export class MptcpConnection implements SubflowOwner {
 
   /** The next data segment carries the infinite mapping. */
   private infPending = false;
+  private pmPending = false;
+  /** After a rewind for MP_FAIL, subflow ACKs of earlier bytes say nothing at the data level. */
+  private ackFloorSsn = -1;
 
   private onFastclose(key: bigint): void {
     if (key !== this.localKey) {
@@ -1064,7 +1075,7 @@ export class MptcpConnection implements SubflowOwner {
       sf.stale = false;
       this.c.SubflowRecover++;
     }
-    if (!this.isMptcp && meta) {
+    if (!this.isMptcp && meta && !(this.ackFloorSsn >= 0 && seqDiff((meta as TxMeta).ssn, this.ackFloorSsn) < 0)) {
       // Fallback: the subflow-level ACK is the data-level one.
       const m = meta as TxMeta;
       const end = m.dsn + BigInt(m.len);
@@ -1388,6 +1399,10 @@ export class MptcpConnection implements SubflowOwner {
       }
     }
     if (this.isMptcp && this.st !== "CLOSED") {
+      if (this.pmPending && this.establishedEmitted) {
+        this.pmPending = false;
+        this.pm.established(now, this);
+      }
       this.maybeSendDataFin(now);
       while (this.pendingPm.length > 0) {
         const ra = this.pendingPm.shift()!;
@@ -1423,7 +1438,12 @@ export class MptcpConnection implements SubflowOwner {
         if (this.finQueued && !this.isMptcp) sf.tcp.shutdown();
         this.push({ type: "established", mptcp: this.isMptcp });
         this.push({ type: "subflowEstablished", subflow: sf.id, localId: 0, remoteId: 0, backup: sf.backup });
-        if (this.isMptcp) this.pm.established(now, this);
+        // The server announces at once; the client waits for the server's first DSS (Linux:
+        // fully established) so that its joins cannot overtake the third ACK.
+        if (this.isMptcp && (this.role === "server" || this.confirmed)) {
+          this.pmPending = false;
+          this.pm.established(now, this);
+        }
       }
     }
   }
