@@ -40,6 +40,10 @@ function checkLen(what: string, n: number, max: number): void {
   if (!Number.isInteger(n) || n < 0 || n > max) throw new InvalidArgumentError(`${what} ${n} not an integer in [0, ${max}]`);
 }
 
+function badWrite(offset: number, src: Uint8Array, srcOff: number, len: number): never {
+  throw new InvalidArgumentError(`write at ${offset} of [${srcOff}, ${srcOff + len}) from a ${src.length}-byte buffer: integer offset and a source range inside the buffer expected`);
+}
+
 function joinSeq(hi: number, lo: number): bigint {
   return (BigInt(hi) << 32n) | BigInt(lo);
 }
@@ -81,6 +85,9 @@ abstract class AssemblerBase implements RangeAssembler {
 
   add(offset: number, len: number, window: number): number {
     if (this.disposed) throw new InvalidStateError("assembler used after dispose()");
+    if ((len >>> 0) !== len || (window >>> 0) !== window || window >= I31 || Math.trunc(offset) !== offset) {
+      throw new InvalidArgumentError(`add(${offset}, ${len}, ${window}): integer offset, u32 length and window < 2^31 expected`);
+    }
     if (offset <= -I31 || offset >= I31) return this.coreFar(len);
     const r = this.core(offset, len, window);
     if (r > 0) this.advanceFront(r);
@@ -362,7 +369,7 @@ abstract class ReceiveBufferBase implements ReceiveBuffer {
   }
 
   writeAt(offset: number, src: Uint8Array, srcOff: number, len: number): number {
-    if (!(len >= 0 && srcOff >= 0 && srcOff + len <= src.length)) throw new InvalidArgumentError(`source range [${srcOff}, ${srcOff + len}) outside a ${src.length}-byte buffer`);
+    if ((len >>> 0) !== len || (srcOff >>> 0) !== srcOff || srcOff + len > src.length || Math.trunc(offset) !== offset) badWrite(offset, src, srcOff, len);
     const avail = this.avail;
     const cap = this.cap;
     const r = this.asm.add(offset - avail, len, cap - avail);
@@ -482,7 +489,7 @@ export class WasmReceiveBuffer extends ReceiveBufferBase {
 
   /** writeAt() specialised for WASM: calls the kernel directly (no virtual calls on the hot path). */
   override writeAt(offset: number, src: Uint8Array, srcOff: number, len: number): number {
-    if (!(len >= 0 && srcOff >= 0 && srcOff + len <= src.length)) throw new InvalidArgumentError(`source range [${srcOff}, ${srcOff + len}) outside a ${src.length}-byte buffer`);
+    if ((len >>> 0) !== len || (srcOff >>> 0) !== srcOff || srcOff + len > src.length || Math.trunc(offset) !== offset) badWrite(offset, src, srcOff, len);
     const avail = this.avail;
     const cap = this.cap;
     const off = offset - avail;

@@ -53,6 +53,19 @@ test("assembler: refusals are typed, counted and change nothing; the next expect
   }
 });
 
+test("assembler: API misuse throws a typed error", () => {
+  for (const impl of IMPLS) {
+    const a = createAssembler({ width: 32, initialSeq: 0 }, impl);
+    assert.throws(() => a.add(0, -1, 10), { name: "InvalidArgumentError" }, impl);
+    assert.throws(() => a.add(0.5, 1, 10), { name: "InvalidArgumentError" });
+    assert.throws(() => a.add(0, 1, 2 ** 31), { name: "InvalidArgumentError" });
+    assert.throws(() => createAssembler({ width: 32, initialSeq: 2 ** 32 }, impl), { name: "InvalidArgumentError" });
+    assert.throws(() => createAssembler({ width: 32, initialSeq: 0, maxHoles: 0 }, impl), { name: "InvalidArgumentError" });
+    a.dispose();
+    assert.throws(() => a.add(0, 1, 10), { name: "InvalidStateError" });
+  }
+});
+
 test("assembler: 32-bit subflow sequence numbers wrap at 2^32", () => {
   for (const impl of IMPLS) {
     const a = createAssembler({ width: 32, initialSeq: 0xfffffff0 }, impl);
