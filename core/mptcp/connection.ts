@@ -707,12 +707,13 @@ export class MptcpConnection implements SubflowOwner {
       return "accept";
     }
     // A peer that fell back (options stripped on its way) sends no DSS at all any more.
-    if (opts.length === 0 && this.confirmed && sf.initial && this.subflows.length === 1) {
-      if (seg.payload.length > 0 && ++sf.noDss >= 1 && this.fallbackAllowed()) {
+    if (opts.length === 0) {
+      sf.noDss++;
+      if (seg.payload.length > 0 && this.confirmed && sf.initial && this.subflows.length === 1 && this.fallbackAllowed()) {
         this.c.MPCapableFallbackACK++;
         this.doFallback("no DSS from the peer");
       }
-    } else if (opts.length > 0) sf.noDss = 0;
+    } else sf.noDss = 0;
     for (const o of opts) this.onOption(sf, seg, o);
     return "accept";
   }
@@ -771,6 +772,13 @@ export class MptcpConnection implements SubflowOwner {
         }
         return;
       }
+      case "mp_capable":
+        // MP_CAPABLE + data after the keys are known (the third ACK arrived first): the
+        // implicit mapping DSN = IDSN + 1, SSN 1, the data-level length given.
+        if (sf.initial && this.role === "server" && o.dataLength !== undefined && seg.payload.length > 0 && o.senderKey === this.remoteKey) {
+          sf.rxMap.install({ ssn: 1, dsn: this.remoteIdsn + 1n, length: o.dataLength, checksum: this.csum ? (o.checksum ?? 0) : -1, dataFin: false }, rel(sf, seg.header.seq), seg.payload.length);
+        }
+        return;
       case "add_addr":
         return this.onAddAddr(sf, o.echo, o.addressId, o.address, o.port, o.hmac);
       case "remove_addr":
@@ -822,6 +830,8 @@ export class MptcpConnection implements SubflowOwner {
   /** The next data segment carries the infinite mapping. */
   private infPending = false;
   private pmPending = false;
+  /** Infinite mappings still to send after a local fallback. */
+  private infSignal = 0;
   /** After a rewind for MP_FAIL, subflow ACKs of earlier bytes say nothing at the data level. */
   private ackFloorSsn = -1;
 
@@ -1130,7 +1140,16 @@ export class MptcpConnection implements SubflowOwner {
       if (this.csum) inf.mapping!.checksum = 0;
       return [inf];
     }
-    if (this.fellBack) return undefined;
+    if (this.fellBack) {
+      if (this.infSignal > 0 && !this.infPending && this.ackFloorSsn < 0 && sf.initial) {
+        this.infSignal--;
+        this.c.InfiniteMapTx++;
+        const d: Dss = { type: "dss", dataFin: false, mapping: { dsn: this.localIdsn + 1n, dsn64: true, ssn: 1, length: 0 } };
+        if (this.csum) d.mapping!.checksum = 0;
+        if (mptcpOptionLength(d) <= budget) return [d];
+      }
+      return undefined;
+    }
     // Client: the third ACK repeats both keys; the first data segment until confirmed too.
     if (sf.initial && this.role === "client" && this.remoteKey !== undefined) {
       if (!sf.thirdAckSent && info.length === 0) {
@@ -1240,6 +1259,8 @@ export class MptcpConnection implements SubflowOwner {
     }
     this.rtxAt = OFF;
     this.reinject.length = 0;
+    // Tell the peer with an infinite mapping (our stream so far mapped 1:1 from IDSN + 1).
+    if (this.confirmed && this.c.Reinjections === 0) this.infSignal = 3;
     this.push({ type: "fallback", reason });
     if (this.finQueued) for (const s of this.subflows) if (s.tcp.state !== "CLOSED") s.tcp.shutdown();
   }
@@ -1273,6 +1294,15 @@ export class MptcpConnection implements SubflowOwner {
   /** Connection-level retransmission timer: the oldest unacknowledged data goes again. */
   private onDataRto(now: number): void {
     if (!this.isMptcp || this.st === "CLOSED" || this.sendBuf.buffered === 0) return;
+    const only = this.subflows.length === 1 ? this.subflows[0]! : undefined;
+    if (only && only.noDss > 0 && this.fallbackAllowed()) {
+      // No DATA_ACK, and the peer's last segments carried no MPTCP option: it fell back (its
+      // DSS are stripped on the way). Re-sending data at the data level would duplicate bytes
+      // in its 1:1 stream: fall back too.
+      this.c.MPCapableFallbackACK++;
+      this.doFallback("no DATA_ACK from the peer");
+      return;
+    }
     const una = this.sendBuf.una64;
     const sent = this.sndNxt - una;
     if (sent > 0n) {
