@@ -26,10 +26,10 @@ export type AddrRef = { side: "s" | "c"; index: number; pos: Pos } | { literal: 
 /** A value that the runner computes (`auto`) or a literal. */
 export type AutoOr<T> = "auto" | T;
 
-/** `dsn8=N`, `dack4=N`: a data-level value relative to the IDSN of the data's sender, with its width. */
+/** `dsn8=N`, `dack4=N`: a data-level value relative to the IDSN of the data's sender, with its width (`dsn=N`, `dack=N`: either width, 8 when sent). */
 export interface DataSeqSpec {
   value: bigint;
-  width: 4 | 8;
+  width: 4 | 8 | undefined;
 }
 
 export type OptionSpec =

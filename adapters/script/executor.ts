@@ -183,7 +183,7 @@ function settings(script: Script): Settings {
   }
   return {
     tolerance: s.tolerance,
-    setup: { localAddress: local, tcp, mptcp, seed: s.seed },
+    setup: { localAddress: local, tcp, mptcp, seed: s.seed, protocols: [] },
     scriptAddress: remote,
     bindPort: s.bindPort,
     connectPort: s.connectPort,
@@ -220,6 +220,7 @@ export function runScript(script: Script, factory: SutFactory, opts: RunOptions 
   for (const ev of script.events) {
     if (ev.body.type === "call" && ev.body.call.name === "socket") {
       const proto = protocolOf(ev.body.call);
+      if (proto !== undefined && !st.setup.protocols.includes(proto)) st.setup.protocols.push(proto);
       if (proto === undefined) return { ...base, status: "fail", line: ev.pos.line, message: `${script.file}:${ev.pos.line}: socket() needs IPPROTO_TCP or IPPROTO_MPTCP as its third argument`, log: [] };
       if (!factory.protocols.includes(proto)) {
         return { ...base, status: "skip", message: `${factory.name} has no ${proto === "mptcp" ? "MPTCP endpoint (IPPROTO_MPTCP)" : "plain TCP"} binding yet`, log: [] };
@@ -326,8 +327,8 @@ class Executor {
       try {
         bytes = this.world.buildInbound(b.packet);
       } catch (e) {
-        if (e instanceof ScriptError) throw new LineFailure(ev, e.message);
-        throw e;
+        // The script's packet could not be built (an unknown key, a field out of range).
+        throw new LineFailure(ev, `cannot build this packet: ${e instanceof Error ? e.message : String(e)}`);
       }
       this.note(`< ${describePacket(this.world, bytes)}`);
       this.sut.handlePacket(this.now, bytes);

@@ -11,3 +11,4 @@ export { describePacket } from "./describe.ts";
 export { addressPlus, parseShellCommand } from "./shell.ts";
 export * from "./sut.ts";
 export { TcpSut, tcpSutFactory } from "./tcp_sut.ts";
+export { MptcpSut, mptcpSutFactory } from "./mptcp_sut.ts";

@@ -216,12 +216,13 @@ export class ScriptWorld {
       case "dss": {
         const d: MptcpOption = { type: "dss", dataFin: o.fin };
         if (o.dataAck) {
-          d.dataAck = BigInt.asUintN(64, this.idsn("skey") + o.dataAck.value);
-          d.ack64 = o.dataAck.width === 8;
+          d.ack64 = o.dataAck.width !== 4;
+          d.dataAck = BigInt.asUintN(d.ack64 ? 64 : 32, this.idsn("skey") + o.dataAck.value);
         }
         if (o.dsn && o.ssn !== undefined && o.dll !== undefined) {
           const dsn = BigInt.asUintN(64, this.idsn("ckey") + o.dsn.value);
-          const mapping: NonNullable<typeof d.mapping> = { dsn, dsn64: o.dsn.width === 8, ssn: o.ssn >>> 0, length: o.dll };
+          const dsn64 = o.dsn.width !== 4;
+          const mapping: NonNullable<typeof d.mapping> = { dsn: dsn64 ? dsn : BigInt.asUintN(32, dsn), dsn64, ssn: o.ssn >>> 0, length: o.dll };
           const cs = o.checksum === undefined ? (this.checksum ? "auto" : "none") : o.checksum;
           if (cs === "auto") {
             const dataLen = o.fin ? Math.max(0, o.dll - 1) : o.dll;
@@ -448,22 +449,22 @@ export class ScriptWorld {
         case "dss": {
           if (a.type !== "dss") return;
           if (s.dataAck) {
-            if (a.dataAck === undefined) diffs.push(`dss DATA_ACK: expected dack${s.dataAck.width}=${s.dataAck.value}, actual none`);
+            if (a.dataAck === undefined) diffs.push(`dss DATA_ACK: expected dack${s.dataAck.width ?? ""}=${s.dataAck.value}, actual none`);
             else {
               const w = a.ack64 === false ? 4 : 8;
               const rel = relData(a.dataAck, this.idsn("ckey"), w);
-              const exp = s.dataAck.width === 4 ? s.dataAck.value & 0xffffffffn : s.dataAck.value;
-              if (w !== s.dataAck.width || rel !== exp) diffs.push(`dss DATA_ACK: expected dack${s.dataAck.width}=${s.dataAck.value}, actual dack${w}=${rel}`);
+              const exp = w === 4 ? s.dataAck.value & 0xffffffffn : s.dataAck.value;
+              if ((s.dataAck.width !== undefined && w !== s.dataAck.width) || rel !== exp) diffs.push(`dss DATA_ACK: expected dack${s.dataAck.width ?? ""}=${s.dataAck.value}, actual dack${w}=${rel}`);
             }
           } else need(a.dataAck === undefined, `dss DATA_ACK: expected none, actual dack${a.ack64 === false ? 4 : 8}=${a.dataAck !== undefined ? relData(a.dataAck, this.idsnOr("ckey"), a.ack64 === false ? 4 : 8) : ""}`);
           const m = a.mapping;
           if (s.dsn) {
-            if (!m) diffs.push(`dss mapping: expected dsn${s.dsn.width}=${s.dsn.value} ssn=${s.ssn} dll=${s.dll}, actual none`);
+            if (!m) diffs.push(`dss mapping: expected dsn${s.dsn.width ?? ""}=${s.dsn.value} ssn=${s.ssn} dll=${s.dll}, actual none`);
             else {
               const w = m.dsn64 ? 8 : 4;
               const rel = relData(m.dsn, this.idsn("skey"), w);
-              const exp = s.dsn.width === 4 ? s.dsn.value & 0xffffffffn : s.dsn.value;
-              if (w !== s.dsn.width || rel !== exp) diffs.push(`dss DSN: expected dsn${s.dsn.width}=${s.dsn.value}, actual dsn${w}=${rel}`);
+              const exp = w === 4 ? s.dsn.value & 0xffffffffn : s.dsn.value;
+              if ((s.dsn.width !== undefined && w !== s.dsn.width) || rel !== exp) diffs.push(`dss DSN: expected dsn${s.dsn.width ?? ""}=${s.dsn.value}, actual dsn${w}=${rel}`);
               need(m.ssn >>> 0 === s.ssn! >>> 0, `dss SSN: expected ${s.ssn}, actual ${m.ssn >>> 0}`);
               need(m.length === s.dll, `dss data-level length: expected ${s.dll}, actual ${m.length}`);
               if (s.checksum === "none") need(m.checksum === undefined, `dss checksum: expected none (nocs), actual 0x${m.checksum?.toString(16)}`);

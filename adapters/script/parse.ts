@@ -279,7 +279,7 @@ function parseKeyRef(c: Cursor): KeyRef {
   return { literal: v, pos };
 }
 
-function parseDataSeq(c: Cursor, width: 4 | 8, what: string): DataSeqSpec {
+function parseDataSeq(c: Cursor, width: 4 | 8 | undefined, what: string): DataSeqSpec {
   const v = c.bigint(what);
   return { value: v, width };
 }
@@ -469,17 +469,19 @@ function parseDss(c: Cursor, pos: Pos): OptionSpec {
       if (x !== undefined) c.fail(`'${w}' given twice`, at);
     };
     switch (w) {
+      case "dack":
       case "dack4":
       case "dack8":
         dup(o.dataAck);
         c.expect("=");
-        o.dataAck = parseDataSeq(c, w === "dack4" ? 4 : 8, "DATA_ACK");
+        o.dataAck = parseDataSeq(c, w === "dack4" ? 4 : w === "dack8" ? 8 : undefined, "DATA_ACK");
         break;
+      case "dsn":
       case "dsn4":
       case "dsn8":
         dup(o.dsn);
         c.expect("=");
-        o.dsn = parseDataSeq(c, w === "dsn4" ? 4 : 8, "DSN");
+        o.dsn = parseDataSeq(c, w === "dsn4" ? 4 : w === "dsn8" ? 8 : undefined, "DSN");
         break;
       case "ssn":
         dup(o.ssn);
@@ -505,7 +507,7 @@ function parseDss(c: Cursor, pos: Pos): OptionSpec {
         o.fin = true;
         break;
       default:
-        c.fail(`unexpected ${w ? `'${w}'` : c.rest()} in dss (dack4=, dack8=, dsn4=, dsn8=, ssn=, dll=, nocs, cksum=, fin)`, at);
+        c.fail(`unexpected ${w ? `'${w}'` : c.rest()} in dss (dack=, dack4=, dack8=, dsn=, dsn4=, dsn8=, ssn=, dll=, nocs, cksum=, fin)`, at);
     }
   }
   const m = [o.dsn, o.ssn, o.dll].filter((x) => x !== undefined).length;

@@ -51,6 +51,8 @@ export interface SutSetup {
   mptcp: { checksum: boolean };
   /** Seed of the stack's random source (keys, ISNs, nonces, ports). */
   seed: number;
+  /** The socket protocols the script opens. */
+  protocols: Protocol[];
 }
 
 /** A socket handle of the binding (opaque to the executor). */
@@ -91,4 +93,23 @@ export interface SutFactory {
   /** Shell helper forms it supports (HostCommand kinds); scripts using others are skipped. */
   readonly commands: ReadonlyArray<HostCommand["kind"]>;
   create(setup: SutSetup): SystemUnderTest;
+}
+
+/**
+ * One factory over several bindings: a script that opens IPPROTO_MPTCP sockets runs on the
+ * first binding that has MPTCP, any other on the first that has plain TCP.
+ */
+export function combinedFactory(...fs: SutFactory[]): SutFactory {
+  const pick = (protocols: readonly Protocol[]): SutFactory | undefined =>
+    protocols.includes("mptcp") ? fs.find((f) => f.protocols.includes("mptcp")) : fs.find((f) => f.protocols.includes("tcp")) ?? fs[0];
+  return {
+    name: fs.map((f) => f.name).join(" + "),
+    protocols: [...new Set(fs.flatMap((f) => [...f.protocols]))],
+    commands: [...new Set(fs.flatMap((f) => [...f.commands]))],
+    create(setup: SutSetup): SystemUnderTest {
+      const f = pick(setup.protocols);
+      if (!f) throw new Error(`no binding runs ${setup.protocols.join(", ")}`);
+      return f.create(setup);
+    },
+  };
 }
