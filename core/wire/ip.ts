@@ -7,6 +7,7 @@
 // Header checksums are written as given: core/wire/checksum.ts fills them.
 import type { IpAddress, ParseResult } from "./types.ts";
 import { InvalidArgumentError } from "../errors.ts";
+import { fail, u16, put16 } from "./bytes.ts";
 
 export const IPV4_HEADER_MIN = 20;
 export const IPV6_HEADER_LENGTH = 40;
@@ -48,19 +49,6 @@ export interface Ipv6Header {
 }
 
 export type IpHeader = Ipv4Header | Ipv6Header;
-
-function fail<T>(reason: "Truncated" | "BadLength" | "BadVersion" | "BadHeader", detail: string): ParseResult<T> {
-  return { ok: false, error: { reason, detail } };
-}
-
-function u16(b: Uint8Array, o: number): number {
-  return (b[o]! << 8) | b[o + 1]!;
-}
-
-function put16(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 8;
-  b[o + 1] = v & 0xff;
-}
 
 function inRange(v: number, max: number): boolean {
   return Number.isInteger(v) && v >= 0 && v <= max;

@@ -41,6 +41,7 @@ import {
   TCPOPT_MPTCP,
 } from "./types.ts";
 import { InvalidArgumentError } from "../errors.ts";
+import { fail, u16, u32, put16, put32 } from "./bytes.ts";
 
 /** DSS flag bits (byte 3). */
 export const DSS_FLAG_A = 0x01; // DATA_ACK present
@@ -67,18 +68,6 @@ export const MP_TCPRST_LEN = 4;
 
 const MAX64 = (1n << 64n) - 1n;
 
-function fail<T>(reason: ParseErrorReason, detail: string): ParseResult<T> {
-  return { ok: false, error: { reason, detail } };
-}
-
-function u16(b: Uint8Array, o: number): number {
-  return (b[o]! << 8) | b[o + 1]!;
-}
-
-function u32(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-}
-
 // 64-bit fields go through one shared 8-byte scratch and its DataView: faster than splitting
 // bigints into halves, and no allocation beyond the bigint itself.
 const scratch8 = new Uint8Array(8);
@@ -87,18 +76,6 @@ const scratchView = new DataView(scratch8.buffer);
 function u64(b: Uint8Array, o: number): bigint {
   for (let i = 0; i < 8; i++) scratch8[i] = b[o + i]!;
   return scratchView.getBigUint64(0);
-}
-
-function put16(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 8;
-  b[o + 1] = v & 0xff;
-}
-
-function put32(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 24;
-  b[o + 1] = (v >>> 16) & 0xff;
-  b[o + 2] = (v >>> 8) & 0xff;
-  b[o + 3] = v & 0xff;
 }
 
 function put64(b: Uint8Array, o: number, v: bigint): void {

@@ -16,6 +16,7 @@ import { emitIp, ipHeaderLength, parseIpv4, parseIpv6 } from "./ip.ts";
 import { emitTcp, parseTcp } from "./tcp.ts";
 import type { EmitResult } from "./segment.ts";
 import { InvalidArgumentError } from "../errors.ts";
+import { fail } from "./bytes.ts";
 
 const IPPROTO_TCP_NUMBER = 6;
 
@@ -36,10 +37,6 @@ export interface PacketLayout {
   ipHeaderLength: number;
   tcpOffset: number;
   tcpLength: number;
-}
-
-function fail<T>(reason: "Truncated" | "BadLength" | "BadVersion" | "BadHeader", detail: string): ParseResult<T> {
-  return { ok: false, error: { reason, detail } };
 }
 
 /** Parses an IPv4 or IPv6 packet carrying TCP from bytes[off, off+len). */

@@ -13,6 +13,7 @@
 import type { TcpOptions } from "./types.ts";
 import { emitMptcpOption, mptcpOptionLength } from "./mptcp.ts";
 import { InvalidArgumentError } from "../errors.ts";
+import { put16, put32 } from "./bytes.ts";
 
 /** The most option bytes a TCP header can carry (data offset 15). */
 export const TCP_OPTIONS_MAX = 40;
@@ -95,18 +96,6 @@ function measure(o: TcpOptions): { aligned: number; packed: number } {
 export function optionsLength(options: TcpOptions): number {
   const m = measure(options);
   return m.aligned <= TCP_OPTIONS_MAX ? m.aligned : align4(m.packed);
-}
-
-function put16(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 8;
-  b[o + 1] = v & 0xff;
-}
-
-function put32(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 24;
-  b[o + 1] = (v >>> 16) & 0xff;
-  b[o + 2] = (v >>> 8) & 0xff;
-  b[o + 3] = v & 0xff;
 }
 
 /**

@@ -29,32 +29,9 @@ import {
   TCPOPT_WSCALE,
 } from "./segment.ts";
 import { InvalidArgumentError } from "../errors.ts";
+import { fail, u16, u32, put16, put32 } from "./bytes.ts";
 
 export const TCP_HEADER_MIN = 20;
-
-function fail<T>(reason: ParseErrorReason, detail: string): ParseResult<T> {
-  return { ok: false, error: { reason, detail } };
-}
-
-function u16(b: Uint8Array, o: number): number {
-  return (b[o]! << 8) | b[o + 1]!;
-}
-
-function u32(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-}
-
-function put16(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 8;
-  b[o + 1] = v & 0xff;
-}
-
-function put32(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 24;
-  b[o + 1] = (v >>> 16) & 0xff;
-  b[o + 2] = (v >>> 8) & 0xff;
-  b[o + 3] = v & 0xff;
-}
 
 function addUnknown(o: TcpOptions, kind: number, buf: Uint8Array, p: number, n: number): void {
   const u: UnknownTcpOption = { kind, data: buf.slice(p + 2, p + n) };

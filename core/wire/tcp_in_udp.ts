@@ -19,6 +19,7 @@ import { TCP_URG } from "./types.ts";
 import { emitTcp, parseTcpOptions } from "./tcp.ts";
 import type { EmitResult } from "./segment.ts";
 import { InvalidArgumentError } from "../errors.ts";
+import { fail, u16, u32, put16, put32 } from "./bytes.ts";
 
 /** Bytes of the TCP-in-UDP header before the options (UDP header + 12). */
 export const TCP_IN_UDP_HEADER_MIN = 20;
@@ -28,30 +29,6 @@ export interface TcpInUdpDatagram {
   udpChecksum: number;
   /** The segment; header.checksum and header.urgent are 0 (they do not travel). */
   segment: TcpSegment;
-}
-
-function fail<T>(reason: ParseErrorReason, detail: string): ParseResult<T> {
-  return { ok: false, error: { reason, detail } };
-}
-
-function u16(b: Uint8Array, o: number): number {
-  return (b[o]! << 8) | b[o + 1]!;
-}
-
-function u32(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-}
-
-function put16(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 8;
-  b[o + 1] = v & 0xff;
-}
-
-function put32(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 24;
-  b[o + 1] = (v >>> 16) & 0xff;
-  b[o + 2] = (v >>> 8) & 0xff;
-  b[o + 3] = v & 0xff;
 }
 
 function badRange(off: number, len: number): boolean {
