@@ -530,7 +530,7 @@ export class MptcpConnection implements SubflowOwner {
     for (const sf of order) {
       if (sf.needAck) {
         sf.needAck = false;
-        sf.tcp.requestAck();
+        sf.tcp.requestPureAck();
       }
       const seg = sf.tcp.pollTransmit(now);
       if (seg) return { sf, seg };
@@ -582,8 +582,9 @@ export class MptcpConnection implements SubflowOwner {
     for (const a of this.announces) {
       if (a.echoed || now < a.nextAt) continue;
       if (a.retries > this.config.pathManager.addAddrRetries) continue;
-      a.nextAt = OFF;
-      this.signalAck();
+      const sf = this.pickSignalSubflow();
+      if (sf) sf.needAck = true;
+      else a.nextAt = now + 100_000;
     }
     this.service(now);
   }
@@ -1370,8 +1371,7 @@ export class MptcpConnection implements SubflowOwner {
     if (sf.tcp.state === "CLOSED") return;
     sf.closedReason = reason;
     sf.rstReason = rstReason;
-    if (reason === "removed") sf.tcp.close();
-    else sf.tcp.abort();
+    sf.tcp.abort();
   }
 
   private signalAck(): void {
@@ -1407,7 +1407,7 @@ export class MptcpConnection implements SubflowOwner {
       }
       if (sf.needAck && sf.tcp.state !== "CLOSED") {
         sf.needAck = false;
-        sf.tcp.requestAck();
+        sf.tcp.requestPureAck();
       }
       let e;
       while ((e = sf.tcp.pollEvent()) !== undefined) {

@@ -86,6 +86,8 @@ export class Endpoint {
   private rr = 0;
   private readonly s: EndpointStats = { packetsIn: 0, packetsOut: 0, rstSent: 0, accepted: 0, connections: 0, MPJoinNoTokenFound: 0, MPJoinSynRx: 0, MPCapableSYNRX: 0, MPRstTx: 0, drops: {} };
   private readonly ctx: EndpointContext;
+  /** Interfaces of removed addresses (their last RSTs still leave there). */
+  private readonly removedIfaces = new Map<string, number>();
 
   constructor(opts: EndpointOptions) {
     if (opts.addresses.length === 0) throw new InvalidArgumentError("an endpoint needs at least one address");
@@ -187,6 +189,7 @@ export class Endpoint {
     if (i < 0) throw new InvalidArgumentError("not a local address");
     const la = this.addrs[i]!;
     this.addrs.splice(i, 1);
+    this.removedIfaces.set(key4(la.address, 0, la.address, 0), la.iface);
     for (const c of this.conns) c.localAddressRemoved(now, la.address, la.id);
   }
 
@@ -376,7 +379,8 @@ export class Endpoint {
     if (ip.version === 4) fillIpv4HeaderChecksum(out, l.ipOffset);
     this.s.packetsOut++;
     const la = this.addrs.find((a) => ipEquals(a.address, src));
-    return { packet: l.length === out.length ? out : out.subarray(0, l.length), iface: la?.iface ?? 0, localAddress: src };
+    const iface = la?.iface ?? this.removedIfaces.get(key4(src, 0, src, 0)) ?? 0;
+    return { packet: l.length === out.length ? out : out.subarray(0, l.length), iface, localAddress: src };
   }
 
   private drop(r: MptcpDropReason): void {

@@ -298,6 +298,15 @@ export class TcpConnection {
     if (isSynchronized(this.st) && this.st !== "CLOSED") this.ackPending = true;
   }
 
+  /**
+   * Asks for a pure ACK (no data) on the next pollTransmit, ahead of any data: an MPTCP layer's
+   * ADD_ADDR / MP_FAIL that do not fit next to a DSS mapping (Linux: tcp_send_ack from the PM).
+   */
+  requestPureAck(): void {
+    if (isSynchronized(this.st) && this.st !== "CLOSED") this.pureAckPending = true;
+  }
+  private pureAckPending = false;
+
   stats(): TcpStats {
     return {
       ...this.s,
@@ -475,6 +484,10 @@ export class TcpConnection {
         break;
       default:
         break;
+    }
+    if (this.pureAckPending) {
+      this.pureAckPending = false;
+      if (isSynchronized(this.st) && this.st !== "SYN_RECEIVED") return this.build(now, TCP_ACK, this.sndNxt, this.rcvNxt, undefined, undefined, false, false);
     }
     if (this.st !== "SYN_RECEIVED" && this.st !== "TIME_WAIT" && this.st !== "FIN_WAIT_2") {
       const seg = this.transmitData(now);

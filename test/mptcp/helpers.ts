@@ -39,6 +39,8 @@ export function scenario(o: {
   trust?: boolean;
   /** Paths whose client address is added later (not at start). */
   latePaths?: number[];
+  /** Extra server addresses (routed over the server link), e.g. announced with ADD_ADDR. */
+  serverExtra?: Array<Partial<LocalAddressSpec> & { address: Uint8Array }>;
 }): Scenario {
   const seed = o.seed ?? 1;
   const sim = new Simulator({ seed });
@@ -49,7 +51,7 @@ export function scenario(o: {
     addrs.push({ address: clientAddr(i), iface: i, subflow: i > 0, id: i + 1, ...(o.clientFlags?.[i] ?? {}) });
   }
   const client = new SimMptcpHost({ addresses: addrs, random: new SeededRandomSource(seed * 7 + 1), config: o.clientConfig, trustChecksums: o.trust });
-  const server = new SimMptcpHost({ addresses: [{ address: SERVER, iface: 0 }], random: new SeededRandomSource(seed * 7 + 2), config: o.serverConfig, trustChecksums: o.trust });
+  const server = new SimMptcpHost({ addresses: [{ address: SERVER, iface: 0 }, ...(o.serverExtra ?? []).map((a) => ({ iface: 0, ...a }))], random: new SeededRandomSource(seed * 7 + 2), config: o.serverConfig, trustChecksums: o.trust });
   const router = new Router("r", seed, false);
   const paths: Link[] = [];
   for (let i = 0; i < n; i++) {
@@ -57,6 +59,7 @@ export function scenario(o: {
     paths.push(sim.connect({ host: client, iface: i }, { host: router, iface: i }, o.paths[i]!, `path${i}`));
   }
   router.addRoute("198.18.100.0/24", n);
+  router.addRoute("198.18.101.0/24", n);
   const serverLink = sim.connect({ host: router, iface: n }, { host: server, iface: 0 }, o.serverLink ?? {}, "server");
   server.endpoint.listen(PORT);
   return { sim, client, server, router, paths, serverLink };
