@@ -223,8 +223,8 @@ export class ClientApp {
   abort(now: number, why: string): TransferResult {
     const t = this.t!;
     if (!t.result) {
+      t.conn.abort(); // first, so the summary counts the abort (MP_FASTCLOSE / RST)
       t.finish(now, false, why);
-      t.conn.abort();
       this.resolve(t.result!);
     }
     return t.result!;
@@ -292,8 +292,8 @@ export class ServerApp {
   abortAll(now: number, why: string): TransferResult[] {
     const out: TransferResult[] = [];
     for (const t of this.conns) {
-      t.finish(now, false, why);
       t.conn.abort();
+      t.finish(now, false, why);
       out.push(t.result!);
     }
     this.conns.length = 0;

@@ -50,7 +50,8 @@ class MptcpAppConnection implements AppConnection {
   }
   get sendDone(): boolean {
     const s = this.conn.state;
-    return s === "FIN_WAIT_2" || (s === "CLOSED" && this.conn.closedReason === "normal");
+    // Every written byte must be acknowledged too (a FIN cannot vouch for bytes never sent).
+    return (s === "FIN_WAIT_2" || (s === "CLOSED" && this.conn.closedReason === "normal")) && this.conn.unacked === 0;
   }
   get failed(): string | undefined {
     const r = this.conn.closedReason;

@@ -8,6 +8,8 @@ export interface TunFfi {
   open(path: string, flags: number): number;
   /** ioctl(2) with a pointer argument (struct ifreq): 0, or -errno. */
   ioctlPtr(fd: number, request: number, arg: Uint8Array): number;
+  /** socket(2): a file descriptor, or -errno. */
+  socket(domain: number, type: number, protocol: number): number;
   /** if_nametoindex(3): 0 when the interface does not exist in this network namespace. */
   ifNameToIndex(name: string): number;
   /** read(2) into buf: bytes read, or -errno (-EAGAIN when nothing is there). */
@@ -27,6 +29,13 @@ export interface TunFfi {
 export const O_RDWR = 0o2;
 export const O_NONBLOCK = 0o4000;
 export const O_CLOEXEC = 0o2000000;
+export const AF_INET = 2;
+export const SOCK_DGRAM = 2;
+/** ioctl: get interface flags (struct ifreq, short at offset 16). */
+export const SIOCGIFFLAGS = 0x8913;
+export const IFF_UP = 0x1;
+/** Operationally up: carrier on and the link watcher has activated the device's queue. */
+export const IFF_RUNNING = 0x40;
 /** _IOW('T', 202, int) */
 export const TUNSETIFF = 0x400454ca;
 export const IFF_TUN = 0x0001;

@@ -32,6 +32,7 @@ export function denoTunFfi(): TunFfi {
     open: { parameters: ["buffer", "i32"], result: "i32" },
     ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
     if_nametoindex: { parameters: ["buffer"], result: "u32" },
+    socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
     read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
     write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
     close: { parameters: ["i32"], result: "i32" },
@@ -48,6 +49,7 @@ export function denoTunFfi(): TunFfi {
   cached = {
     runtime: "deno",
     open: (path, flags) => neg(s.open!(cstr(path), flags) as number),
+    socket: (d, t, p) => neg(s.socket!(d, t, p) as number),
     ioctlPtr: (fd, req, arg) => neg(s.ioctl!(fd, BigInt(req), arg) as number),
     ifNameToIndex: (name) => s.if_nametoindex!(cstr(name)) as number,
     read: (fd, buf) => neg(s.read!(fd, buf, BigInt(buf.length)) as bigint),

@@ -11,6 +11,7 @@ export function nodeTunFfi(): TunFfi {
   const libc = koffi.load("libc.so.6");
   const open = libc.func("int open(const char *path, int flags)");
   const ioctl = libc.func("int ioctl(int fd, unsigned long request, void *arg)");
+  const socket = libc.func("int socket(int domain, int type, int protocol)");
   const ifNameToIndex = libc.func("unsigned int if_nametoindex(const char *name)");
   const read = libc.func("long read(int fd, void *buf, unsigned long count)");
   const write = libc.func("long write(int fd, const void *buf, unsigned long count)");
@@ -21,6 +22,7 @@ export function nodeTunFfi(): TunFfi {
   cached = {
     runtime: "node",
     open: (path, flags) => neg(open(path, flags) as number),
+    socket: (d, t, p) => neg(socket(d, t, p) as number),
     ioctlPtr: (fd, req, arg) => neg(ioctl(fd, req, arg) as number),
     ifNameToIndex: (name) => ifNameToIndex(name) as number,
     read: (fd, buf) => neg(Number(read(fd, buf, buf.length))),

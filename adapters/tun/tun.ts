@@ -15,6 +15,7 @@ import { formatIp, parseIpText } from "../../core/wire/ip.ts";
 import type { IpAddress } from "../../core/wire/types.ts";
 import type { PacketPort } from "../driver.ts";
 import type { TunFfi } from "./ffi.ts";
+import { AF_INET, IFF_RUNNING, IFF_UP, SIOCGIFFLAGS, SOCK_DGRAM } from "./ffi.ts";
 import { ERRNO, IFF_NO_PI, IFF_TUN, IFNAMSIZ, IFREQ_SIZE, loadTunFfi, O_CLOEXEC, O_NONBLOCK, O_RDWR, POLLERR, POLLFD_SIZE, POLLHUP, POLLIN, POLLNVAL, TUNSETIFF } from "./ffi.ts";
 
 export type TunErrorCode = "NoTunDriver" | "NoDevice" | "Permission" | "Busy" | "NotTun" | "Other";
@@ -44,6 +45,13 @@ export interface TunOpenOptions {
   mtu?: number;
   /** Packets read per device per wake-up (default 256). */
   batch?: number;
+  /**
+   * How long to wait for each device to become operational (IFF_RUNNING) after attaching, in
+   * ms (default 3000). The kernel turns the carrier on when a reader attaches, but activates the
+   * device's queue only when its link watcher runs (up to ~1 s later); packets it routes to the
+   * device before that are dropped (a first SYN/ACK lost, a 1 s retransmission).
+   */
+  runningTimeoutMs?: number;
 }
 
 export interface TunPortStats {
@@ -118,6 +126,35 @@ function attach(ffi: TunFfi, spec: TunSpec, clonePath: string): number {
   return fd;
 }
 
+/** The device's interface flags (SIOCGIFFLAGS), or -errno. */
+function ifFlags(ffi: TunFfi, sock: number, dev: string): number {
+  const ifr = new Uint8Array(IFREQ_SIZE);
+  ifr.set(new TextEncoder().encode(dev), 0);
+  const r = ffi.ioctlPtr(sock, SIOCGIFFLAGS, ifr);
+  return r < 0 ? r : ifr[IFNAMSIZ]! | (ifr[IFNAMSIZ + 1]! << 8);
+}
+
+/** Waits until every device is up and running; throws a TunError naming the fix if one is down. */
+async function waitRunning(ffi: TunFfi, devs: string[], timeoutMs: number): Promise<void> {
+  const sock = ffi.socket(AF_INET, SOCK_DGRAM, 0);
+  if (sock < 0) return; // cannot ask: carry on (the first packets may be lost)
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (const dev of devs) {
+      for (;;) {
+        const f = ifFlags(ffi, sock, dev);
+        if (f < 0) return;
+        if (!(f & IFF_UP)) throw new TunError(`TUN device ${dev} is down. Fix: ip link set ${dev} up`, "Other");
+        if (f & IFF_RUNNING) break;
+        if (Date.now() > deadline) return; // proceed anyway; TCP retransmits what is lost
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+  } finally {
+    ffi.close(sock);
+  }
+}
+
 /** One TUN device as a driver port. */
 export class TunPort implements PacketPort {
   readonly label: string;
@@ -169,8 +206,8 @@ export class TunPort implements PacketPort {
 /** Devices opened together, sharing one poll(2) waiter. */
 export class TunGroup {
   readonly ports: TunPort[] = [];
-  private wakeR = -1;
-  private wakeW = -1;
+  wakeR = -1;
+  wakeW = -1;
   private polling: Promise<void> | undefined;
   private stopping = false;
   private readonly buf: Uint8Array;
@@ -199,8 +236,11 @@ export class TunGroup {
         g.ports.push(new TunPort(g, spec.device, fd, address));
       }
       [g.wakeR, g.wakeW] = ffi.pipe();
+      await waitRunning(ffi, specs.map((x) => x.device), opts.runningTimeoutMs ?? 3000);
     } catch (e) {
       for (const p of g.ports) g.closeFd(p);
+      if (g.wakeR >= 0) ffi.close(g.wakeR);
+      if (g.wakeW >= 0) ffi.close(g.wakeW);
       throw e;
     }
     return g;

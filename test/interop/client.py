@@ -3,7 +3,9 @@
 connects (plain TCP, or MPTCP with --mptcp: socket(AF_INET[6], SOCK_STREAM, 262)), sends
 --bytes bytes, half-closes, reads to EOF, and prints one JSON line
 {"bytes_out", "bytes_in", "sha256_out", "sha256_in", "mptcp"}. Bounded by --timeout."""
-import argparse, hashlib, json, socket, sys
+import argparse, hashlib, json, os, socket, sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from echo_server import Info  # noqa: E402
 
 IPPROTO_MPTCP = 262
 SOL_MPTCP = 284
@@ -24,6 +26,8 @@ def main():
     if a.bind:
         s.bind((a.bind, 0))
     s.connect((a.addr, a.port))
+    info = Info(s, a.mptcp)
+    info.sample()
     hin, hout = hashlib.sha256(), hashlib.sha256()
     nin = nout = 0
     block = bytes((i * 13 + 5) & 0xFF for i in range(65536))
@@ -66,19 +70,14 @@ def main():
                 break
             hin.update(d)
             nin += len(d)
-    mp = False
-    if a.mptcp:
-        try:
-            s.getsockopt(SOL_MPTCP, MPTCP_INFO, 256)
-            mp = True
-        except OSError:
-            mp = False
+            info.sample()
+    info.sample()
     s.close()
-    print(json.dumps({"bytes_out": nout, "bytes_in": nin, "sha256_out": hout.hexdigest(), "sha256_in": hin.hexdigest(), "mptcp": mp}), flush=True)
+    print(json.dumps({"bytes_out": nout, "bytes_in": nin, "sha256_out": hout.hexdigest(), "sha256_in": hin.hexdigest(), **info.json()}), flush=True)
 
 if __name__ == "__main__":
     try:
         main()
-    except Exception as e:
+    except BaseException as e:
         print(json.dumps({"error": repr(e)}), flush=True)
         sys.exit(1)

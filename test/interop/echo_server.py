@@ -4,11 +4,38 @@ network namespace). Plain TCP by default; --mptcp uses socket(AF_INET[6], SOCK_S
 Serves --count connections (default 1), one at a time, then prints one JSON line per
 connection: {"bytes_in", "bytes_out", "sha256_in", "sha256_out", "mptcp"} and exits.
 Bounded: every socket has a timeout (--timeout seconds, default 30)."""
-import argparse, hashlib, json, socket, sys
+import argparse, hashlib, json, socket, struct, sys
 
 IPPROTO_MPTCP = 262
 SOL_MPTCP = 284
 MPTCP_INFO = 1
+
+class Info:
+    """The kernel's own view of an MPTCP socket (struct mptcp_info), sampled during the transfer."""
+
+    def __init__(self, sock, enabled):
+        self.sock, self.enabled = sock, enabled
+        self.max_subflows = 0
+        self.add_addr_accepted = 0
+        self.csum = None
+        self.ok = False
+
+    def sample(self):
+        if not self.enabled:
+            return
+        try:
+            b = self.sock.getsockopt(SOL_MPTCP, MPTCP_INFO, 64)
+        except OSError:
+            return
+        if len(b) >= 43:
+            self.ok = True
+            self.max_subflows = max(self.max_subflows, b[0])
+            self.add_addr_accepted = max(self.add_addr_accepted, b[2])
+            self.csum = bool(b[42])
+
+    def json(self):
+        return {"mptcp": self.ok, "max_subflows": self.max_subflows, "add_addr_accepted": self.add_addr_accepted, "csum_enabled": self.csum}
+
 
 def main():
     ap = argparse.ArgumentParser()
@@ -32,6 +59,8 @@ def main():
         c.settimeout(a.timeout)
         hin, hout = hashlib.sha256(), hashlib.sha256()
         nin = nout = 0
+        info = Info(c, a.mptcp)
+        info.sample()
         if a.mode == "source":
             # Deterministic bytes: the same SplitMix-free pattern is not needed here, any bytes do.
             left = a.source_bytes
@@ -39,6 +68,7 @@ def main():
             while left > 0:
                 chunk = block[: min(left, len(block))]
                 c.sendall(chunk)
+                info.sample()
                 hout.update(chunk)
                 nout += len(chunk)
                 left -= len(chunk)
@@ -49,27 +79,21 @@ def main():
                 break
             hin.update(d)
             nin += len(d)
+            info.sample()
             if a.mode == "echo":
                 c.sendall(d)
                 hout.update(d)
                 nout += len(d)
         if a.mode != "source":
             c.shutdown(socket.SHUT_WR)
-        # MPTCP in use on this connection? (MPTCP_INFO fails after fallback)
-        mp = False
-        if a.mptcp:
-            try:
-                c.getsockopt(SOL_MPTCP, MPTCP_INFO, 256)
-                mp = True
-            except OSError:
-                mp = False
+        info.sample()
         c.close()
-        print(json.dumps({"peer": str(peer[0]), "bytes_in": nin, "bytes_out": nout, "sha256_in": hin.hexdigest(), "sha256_out": hout.hexdigest(), "mptcp": mp}), flush=True)
+        print(json.dumps({"peer": str(peer[0]), "bytes_in": nin, "bytes_out": nout, "sha256_in": hin.hexdigest(), "sha256_out": hout.hexdigest(), **info.json()}), flush=True)
     s.close()
 
 if __name__ == "__main__":
     try:
         main()
-    except Exception as e:  # visible in the test's failure message
+    except BaseException as e:  # visible in the test's failure message
         print(json.dumps({"error": repr(e)}), flush=True)
         sys.exit(1)

@@ -1,0 +1,412 @@
+// Interop, MPTCP (issue 7 cases 1-8): our stack (the CLI: driver, TUN/UDP ports, core/mptcp
+// Endpoint) against the Linux kernel's MPTCP, in network namespaces each test creates and
+// deletes. The kernel side is a small Python program (socket(AF_INET[6], SOCK_STREAM, 262));
+// the oracles are the kernel's MPTcpExt* counters (nstat -asz in the namespace), its own view of
+// the socket (struct mptcp_info: subflows, checksums), byte-exact SHA-256 on both sides, and the
+// pcaps decoded by tshark. Runs under the runtime running this file (Node or Deno).
+//
+// Topology: one TUN device per path; the kernel's address on tunI is 198.18.I.1 (IPv6
+// 2001:2:0:I::1), ours 198.18.I.2 (2001:2:0:I::2).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { MPTCP_AVAILABLE } from "../../adapters/cli/main.ts";
+import { patternBytes } from "../../adapters/cli/app.ts";
+import { cliArgv, lastJson, root, runtimeName, start, stop } from "../adapters/cli_helpers.ts";
+import type { CliRun } from "../adapters/cli_helpers.ts";
+import { interopSkip, requireInterop, withNetns } from "./netns.ts";
+import type { Netns } from "./netns.ts";
+import { createHash } from "node:crypto";
+
+const PY_SERVER = join(root, "test", "interop", "echo_server.py");
+const PY_CLIENT = join(root, "test", "interop", "client.py");
+const skip = interopSkip(MPTCP_AVAILABLE ? undefined : "MPTCP endpoint not yet available");
+const sha = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
+const haveTshark = spawnSync("tshark", ["--version"]).status === 0;
+
+const k4 = (i: number): string => `198.18.${i}.1`;
+const o4 = (i: number): string => `198.18.${i}.2`;
+const k6 = (i: number): string => `2001:2:0:${i}::1`;
+const o6 = (i: number): string => `2001:2:0:${i}::2`;
+
+/** TUN paths 0..n-1 with the kernel's addresses on them. */
+function tunPaths(ns: Netns, n: number, v6 = false): void {
+  for (let i = 0; i < n; i++) ns.addTun(`tun${i}`, [v6 ? `${k6(i)}/64` : `${k4(i)}/24`]);
+}
+
+function pyJson(text: string): Record<string, unknown> {
+  const lines = text.trim().split("\n").filter((l) => l.startsWith("{"));
+  assert.ok(lines.length > 0, `no JSON from the kernel side: ${text}`);
+  return JSON.parse(lines[lines.length - 1]!) as Record<string, unknown>;
+}
+
+function pyServer(ns: Netns, args: string[]): CliRun {
+  return start(ns.wrap(["python3", PY_SERVER, "--timeout", "30", ...args]), { killAfterMs: 60_000 });
+}
+
+function counters(j: Record<string, unknown>): Record<string, number> {
+  return j.counters as Record<string, number>;
+}
+
+function subflows(j: Record<string, unknown>): Array<{ local: string; remote: string; backup: boolean; bytesSent: number; bytesReceived: number }> {
+  return j.subflows as Array<{ local: string; remote: string; backup: boolean; bytesSent: number; bytesReceived: number }>;
+}
+
+async function finish(run: CliRun, what: string): Promise<Record<string, unknown>> {
+  const r = await run.done;
+  assert.equal(r.code, 0, `${what} exited ${r.code ?? r.signal}:\n${r.stderr}\n${r.stdout.slice(-2000)}`);
+  return lastJson(r.stdout);
+}
+
+/** Fields tshark prints for every packet of a pcap (MPTCP decoding on). */
+function tshark(pcap: string, fields: string[], filter: string): string[][] {
+  // Two passes (-2): the DSS checksum is decoded only once the handshake's A flag is known.
+  const r = spawnSync("tshark", ["-r", pcap, "-2", "-Y", filter, "-T", "fields", ...fields.flatMap((f) => ["-e", f])], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout.trim() ? r.stdout.trim().split("\n").map((l) => l.split("\t")) : [];
+}
+
+/** The length of the MPTCP option (kind 30) of every packet matching `filter`. */
+function dssLengths(pcap: string, filter: string): number[] {
+  return tshark(pcap, ["tcp.option_kind", "tcp.option_len"], filter).map(([kinds, lens]) => {
+    // option_len lists lengths only for options that have one (not EOL 0 / NOP 1).
+    const k = (kinds ?? "").split(",").filter((x) => x !== "0" && x !== "1");
+    const l = (lens ?? "").split(",");
+    return Number(l[k.indexOf("30")]);
+  });
+}
+
+for (const v6 of [false, true]) {
+  const fam = v6 ? "IPv6" : "IPv4";
+  const K = v6 ? k6 : k4;
+  const O = v6 ? o6 : o4;
+  const hp = (a: string, p: number): string => (v6 ? `[${a}]:${p}` : `${a}:${p}`);
+  const caseNo = v6 ? 7 : 1;
+
+  test(`interop mptcp ${caseNo} (${runtimeName}, ${fam}): our client, two TUN paths with join, to the kernel's MPTCP echo server`, { skip }, async () => {
+    requireInterop();
+    await withNetns(`m${caseNo}`, async (ns) => {
+      tunPaths(ns, 2, v6);
+      ns.mptcpLimits(2, 2);
+      const dir = mkdtempSync(join(tmpdir(), "mptcp-interop-"));
+      let py: CliRun | undefined;
+      let ours: CliRun | undefined;
+      try {
+        py = pyServer(ns, ["--addr", v6 ? "::" : "0.0.0.0", "--port", "5000", "--mptcp"]);
+        await py.waitFor(/READY/);
+        const n = 8 * 1024 * 1024;
+        const pcap = join(dir, "c.pcap");
+        ours = start(ns.wrap(cliArgv(["client", "--tun", `tun0=${O(0)}`, "--tun", `tun1=${O(1)}`, "--connect", hp(K(0), 5000), "--send", String(n), "--pcap", pcap, "--json", "--timeout", "40"])));
+        const j = await finish(ours, "our client");
+        const kj = pyJson((await py.done).stdout);
+        assert.equal(kj.error, undefined, String(kj.error));
+        // Bytes: exact both ways, as each side sees them.
+        assert.equal(j.sha256Sent, sha(patternBytes(n)));
+        assert.equal(kj.sha256_in, j.sha256Sent, "the kernel received exactly what we sent");
+        assert.equal(j.sha256Received, kj.sha256_out, "we received exactly what the kernel echoed");
+        assert.equal(j.bytesReceived, n);
+        // MPTCP on both sides, two subflows, both carrying data.
+        assert.equal(j.mptcp, true);
+        assert.equal(kj.mptcp, true, "the kernel's socket is MPTCP (MPTCP_INFO answered)");
+        assert.equal(kj.max_subflows, 1, "the kernel saw one extra subflow, the join (mptcp_info.subflows)");
+        const subs = subflows(j);
+        assert.equal(subs.length, 2);
+        assert.ok(subs.every((s) => s.bytesSent > 0 && s.bytesReceived > 0), JSON.stringify(subs));
+        // The kernel's counters.
+        const c = ns.nstat();
+        assert.equal(c.MPTcpExtMPCapableSYNRX, 1);
+        assert.equal(c.MPTcpExtMPCapableACKRX, 1);
+        assert.equal(c.MPTcpExtMPJoinSynRx, 1);
+        assert.equal(c.MPTcpExtMPJoinAckRx, 1);
+        for (const bad of ["MPTcpExtMPJoinAckHMacFailure", "MPTcpExtDSSNotMatching", "MPTcpExtInfiniteMapRx", "MPTcpExtDataCsumErr", "MPTcpExtMPCapableFallbackACK", "MPTcpExtMPRstRx", "MPTcpExtMPFastcloseRx"]) {
+          assert.equal(c[bad] ?? 0, 0, `kernel ${bad}`);
+        }
+        // Our counters line up with the kernel's.
+        const oc = counters(j);
+        assert.equal(oc.MPTcpExtMPCapableSYNTX, 1);
+        assert.equal(oc.MPTcpExtMPJoinSynTx, 1);
+        assert.equal(oc.MPTcpExtMPJoinSynAckRx, 1);
+        if (haveTshark) {
+          // tshark decodes our pcap: MP_CAPABLE handshake, MP_JOIN, DATA_FINs from both sides.
+          const joins = tshark(pcap, ["ip.src", "ipv6.src"], "tcp.options.mptcp.subtype == 1");
+          assert.ok(joins.length >= 3, `MP_JOIN packets in the pcap: ${joins.length}`);
+          const fins = tshark(pcap, ["tcp.srcport"], "tcp.options.mptcp.datafin.flag == 1");
+          assert.ok(fins.length >= 2, `DATA_FIN packets: ${fins.length}`);
+        }
+      } finally {
+        stop(ours);
+        stop(py);
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+}
+
+test(`interop mptcp 2 (${runtimeName}): the kernel's MPTCP client to our server, which announces its second address (ADD_ADDR)`, { skip }, async () => {
+  requireInterop();
+  await withNetns("m2", async (ns) => {
+    tunPaths(ns, 2);
+    ns.mptcpLimits(2, 2);
+    let ours: CliRun | undefined;
+    try {
+      ours = start(ns.wrap(cliArgv(["server", "--tun", `tun0=${o4(0)}`, "--tun", `tun1=${o4(1)}`, "--port", "6000", "--announce", o4(1), "--echo", "--once", "--json", "--timeout", "40"])));
+      await ours.waitFor(/listening on port/);
+      const n = 8 * 1024 * 1024;
+      const k = ns.exec(["python3", PY_CLIENT, "--addr", o4(0), "--port", "6000", "--bytes", String(n), "--mptcp", "--timeout", "30"], { check: false, timeoutMs: 45_000 });
+      const kj = pyJson(k.stdout);
+      const j = await finish(ours, "our server");
+      assert.equal(kj.error, undefined, `kernel client: ${String(kj.error)}\n${k.stderr}`);
+      assert.equal(kj.bytes_in, n);
+      assert.equal(kj.sha256_in, kj.sha256_out, "echo byte-exact as the kernel sees it");
+      assert.equal(j.sha256Received, kj.sha256_out);
+      assert.equal(j.mptcp, true);
+      assert.equal(kj.mptcp, true);
+      assert.equal(kj.add_addr_accepted, 1, "the kernel accepted our ADD_ADDR");
+      assert.equal(kj.max_subflows, 1, "and joined to the announced address (one extra subflow)");
+      const c = ns.nstat();
+      assert.equal(c.MPTcpExtMPCapableSYNACKRX, 1);
+      assert.equal(c.MPTcpExtAddAddr, 1, "ADD_ADDR received (HMAC valid)");
+      assert.equal(c.MPTcpExtMPJoinSynAckRx, 1);
+      assert.equal(c.MPTcpExtMPJoinSynAckHMacFailure ?? 0, 0);
+      const oc = counters(j);
+      assert.equal(oc.MPTcpExtMPCapableSYNRX, 1);
+      assert.equal(oc.MPTcpExtAddAddrTx, 1);
+      assert.equal(oc.MPTcpExtEchoAdd, 1, "the kernel echoed our ADD_ADDR");
+      assert.equal(oc.MPTcpExtMPJoinAckRx, 1);
+      const subs = subflows(j);
+      assert.equal(subs.length, 2);
+      assert.ok(subs.some((s) => s.local.startsWith(o4(1))), "a subflow on the announced address");
+    } finally {
+      stop(ours);
+    }
+  });
+});
+
+test(`interop mptcp 3 (${runtimeName}): DSS checksums requested by us (--checksum), honoured by the kernel`, { skip }, async () => {
+  requireInterop();
+  await withNetns("m3", async (ns) => {
+    tunPaths(ns, 2);
+    ns.mptcpLimits(2, 2);
+    const dir = mkdtempSync(join(tmpdir(), "mptcp-interop-"));
+    let py: CliRun | undefined;
+    let ours: CliRun | undefined;
+    try {
+      py = pyServer(ns, ["--addr", "0.0.0.0", "--port", "5000", "--mptcp"]);
+      await py.waitFor(/READY/);
+      const n = 2 * 1024 * 1024;
+      const pcap = join(dir, "c.pcap");
+      ours = start(ns.wrap(cliArgv(["client", "--tun", `tun0=${o4(0)}`, "--tun", `tun1=${o4(1)}`, "--connect", `${k4(0)}:5000`, "--checksum", "--send", String(n), "--pcap", pcap, "--json", "--timeout", "40"])));
+      const j = await finish(ours, "our client");
+      const kj = pyJson((await py.done).stdout);
+      assert.equal(j.mptcp, true);
+      assert.equal(kj.sha256_in, j.sha256Sent);
+      assert.equal(j.sha256Received, kj.sha256_out);
+      assert.equal(kj.csum_enabled, true, "the kernel's socket has checksums on (mptcp_info.csum_enabled)");
+      const c = ns.nstat();
+      assert.equal(c.MPTcpExtDataCsumErr ?? 0, 0, "no checksum errors at the kernel");
+      assert.equal(c.MPTcpExtMPFailRx ?? 0, 0);
+      assert.equal(counters(j).MPTcpExtDataCsumErr, 0, "no checksum errors at our side");
+      if (haveTshark) {
+        // Every data segment, from the kernel and from us, carries a DSS mapping of 28 bytes:
+        // 4 + DATA_ACK (8) + DSN (8) + SSN (4) + length (2) + checksum (2). Without checksums it
+        // is 26 (tshark does not print the DSS checksum field itself, so the length tells).
+        for (const src of [k4(0), o4(0), o4(1)]) {
+          const lens = dssLengths(pcap, `ip.src == ${src} && tcp.len > 0 && tcp.options.mptcp.subtype == 2`);
+          assert.ok(lens.length > 10, `${src}: data segments with DSS: ${lens.length}`);
+          const bad = lens.filter((l) => l !== 28);
+          assert.equal(bad.length, 0, `${src}: DSS lengths other than 28: ${[...new Set(bad)].join(",")}`);
+        }
+      }
+    } finally {
+      stop(ours);
+      stop(py);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+// Known bug (reported to the lead): in fallback, MptcpConnection.shutdown() shuts the TCP
+// subflow at once, while bytes still sit in the connection-level send buffer (not yet pulled
+// by the subflow): the FIN goes out early and the peer gets a truncated stream (seen in 2 of
+// 5 runs: the kernel received 195480 and 298288 of 1048576 bytes). Until it is fixed the case
+// would fail (our client now waits for every byte to be acknowledged, and times out).
+const FALLBACK_SHUTDOWN_BUG = "core/mptcp: shutdown() after fallback sends FIN before the send buffer drained (truncated stream)";
+
+test(`interop mptcp 4a (${runtimeName}): our MPTCP client falls back to TCP against the kernel's plain TCP server`, { skip: interopSkip(MPTCP_AVAILABLE ? FALLBACK_SHUTDOWN_BUG : "MPTCP endpoint not yet available") }, async () => {
+  requireInterop();
+  await withNetns("m4a", async (ns) => {
+    tunPaths(ns, 2);
+    let py: CliRun | undefined;
+    let ours: CliRun | undefined;
+    try {
+      py = pyServer(ns, ["--addr", "0.0.0.0", "--port", "5000"]);
+      await py.waitFor(/READY/);
+      const n = 1024 * 1024;
+      ours = start(ns.wrap(cliArgv(["client", "--tun", `tun0=${o4(0)}`, "--tun", `tun1=${o4(1)}`, "--connect", `${k4(0)}:5000`, "--send", String(n), "--json", "--timeout", "30"])));
+      const j = await finish(ours, "our client");
+      const kj = pyJson((await py.done).stdout);
+      assert.equal(j.mptcp, false, "fell back to TCP");
+      assert.equal(kj.bytes_in, n);
+      assert.equal(kj.sha256_in, j.sha256Sent);
+      assert.equal(j.sha256Received, kj.sha256_out);
+      assert.equal(counters(j).MPTcpExtMPCapableFallbackSYNACK, 1);
+      assert.equal(subflows(j).length, 1, "no join after fallback");
+      assert.equal(ns.nstat().MPTcpExtMPCapableSYNRX ?? 0, 0, "the kernel's plain TCP listener ignored MP_CAPABLE");
+    } finally {
+      stop(ours);
+      stop(py);
+    }
+  });
+});
+
+test(`interop mptcp 4b (${runtimeName}): the kernel's MPTCP client falls back to TCP against our --no-mptcp server`, { skip }, async () => {
+  requireInterop();
+  await withNetns("m4b", async (ns) => {
+    tunPaths(ns, 1);
+    let ours: CliRun | undefined;
+    try {
+      const n = 1024 * 1024;
+      ours = start(ns.wrap(cliArgv(["server", "--tun", `tun0=${o4(0)}`, "--port", "6000", "--no-mptcp", "--echo", "--once", "--json", "--timeout", "30"])));
+      await ours.waitFor(/listening on port/);
+      const k = ns.exec(["python3", PY_CLIENT, "--addr", o4(0), "--port", "6000", "--bytes", String(n), "--mptcp", "--timeout", "20"], { check: false, timeoutMs: 30_000 });
+      const kc = pyJson(k.stdout);
+      const sj = await finish(ours, "our server");
+      assert.equal(kc.error, undefined, String(kc.error));
+      assert.equal(kc.mptcp, false, "the kernel's socket fell back (MPTCP_INFO refused)");
+      assert.equal(kc.bytes_in, n);
+      assert.equal(kc.sha256_in, kc.sha256_out);
+      assert.equal(sj.sha256Received, kc.sha256_out);
+      assert.equal(sj.mptcp, false);
+      assert.equal(ns.nstat().MPTcpExtMPCapableFallbackSYNACK, 1, "kernel counted the fallback");
+    } finally {
+      stop(ours);
+    }
+  });
+});
+
+test(`interop mptcp 5 (${runtimeName}): MP_PRIO and REMOVE_ADDR from the kernel mid-transfer; MP_FASTCLOSE from us on abort`, { skip }, async () => {
+  requireInterop();
+  await withNetns("m5", async (ns) => {
+    tunPaths(ns, 2);
+    ns.mptcpLimits(2, 2);
+    // The kernel announces 198.18.1.1 (id 5). Its sends to us are rate-limited (tbf on the
+    // devices) so the echo transfer lasts long enough for the endpoint changes. (Echo, not
+    // source: Linux rejects joins once it has our DATA_FIN, so our client keeps sending.)
+    ns.mptcpEndpoint(k4(1), ["id", "5", "signal"]);
+    for (const d of ["tun0", "tun1"]) ns.exec(["tc", "qdisc", "add", "dev", d, "root", "tbf", "rate", "24mbit", "burst", "32kbit", "latency", "400ms"]);
+    let py: CliRun | undefined;
+    let ours: CliRun | undefined;
+    try {
+      const n = 8 * 1024 * 1024;
+      py = pyServer(ns, ["--addr", "0.0.0.0", "--port", "5000", "--mptcp"]);
+      await py.waitFor(/READY/);
+      ours = start(ns.wrap(cliArgv(["client", "--tun", `tun0=${o4(0)}`, "--tun", `tun1=${o4(1)}`, "--connect", `${k4(0)}:5000`, "--send", String(n), "--json", "--timeout", "40"])));
+      // Wait until the subflow to the announced address is established at the kernel, then
+      // change its priority (MP_PRIO), then remove the address (REMOVE_ADDR).
+      const until = Date.now() + 10_000;
+      let seen = false;
+      while (Date.now() < until && !seen) {
+        seen = ns.ss(["-tnH", "state", "established", "src", k4(1)]).trim() !== "";
+        if (!seen) await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.ok(seen, "a subflow to the announced address appeared");
+      ns.ip("mptcp", "endpoint", "change", "id", "5", "backup");
+      await new Promise((r) => setTimeout(r, 300));
+      ns.ip("mptcp", "endpoint", "delete", "id", "5");
+      const j = await finish(ours, "our client");
+      const kj = pyJson((await py.done).stdout);
+      assert.equal(j.bytesReceived, n);
+      assert.equal(kj.sha256_in, j.sha256Sent);
+      assert.equal(j.sha256Received, kj.sha256_out, "the whole stream arrived byte-exact after the removal");
+      const c = ns.nstat();
+      assert.ok((c.MPTcpExtMPPrioTx ?? 0) >= 1, "kernel sent MP_PRIO");
+      if (c.MPTcpExtRmAddrTx !== undefined) assert.ok(c.MPTcpExtRmAddrTx >= 1, "kernel sent REMOVE_ADDR");
+      const oc = counters(j);
+      assert.ok(oc.MPTcpExtMPPrioRx! >= 1, `we received MP_PRIO (${oc.MPTcpExtMPPrioRx})`);
+      assert.equal(oc.MPTcpExtRmAddr, 1, "we received REMOVE_ADDR");
+      assert.ok(oc.MPTcpExtRmSubflow! >= 1, "and closed the subflow to the removed address");
+    } finally {
+      stop(ours);
+      stop(py);
+    }
+    // MP_FASTCLOSE: our client gives up (timeout after 1.5 s, long before 1 GiB could pass)
+    // mid-transfer and aborts the connection.
+    let py2: CliRun | undefined;
+    let ours2: CliRun | undefined;
+    try {
+      py2 = pyServer(ns, ["--addr", "0.0.0.0", "--port", "5001", "--mptcp", "--mode", "sink"]);
+      await py2.waitFor(/READY/);
+      ours2 = start(ns.wrap(cliArgv(["client", "--tun", `tun0=${o4(0)}`, "--tun", `tun1=${o4(1)}`, "--connect", `${k4(0)}:5001`, "--send", String(1024 * 1024 * 1024), "--json", "--timeout", "1.5"])));
+      const r = await ours2.done;
+      assert.equal(r.code, 1, "an aborted transfer exits 1");
+      const j = lastJson(r.stdout);
+      assert.equal(j.ok, false);
+      assert.match(String(j.error), /timeout/);
+      assert.ok(counters(j).MPTcpExtMPFastcloseTx! >= 1, `we sent MP_FASTCLOSE (${counters(j).MPTcpExtMPFastcloseTx})`);
+      const kj = pyJson((await py2.done).stdout);
+      assert.match(String(kj.error ?? ""), /ConnectionResetError|reset/i, "the kernel's socket was reset");
+      assert.ok((ns.nstat().MPTcpExtMPFastcloseRx ?? 0) >= 1, "kernel counted MP_FASTCLOSE");
+    } finally {
+      stop(ours2);
+      stop(py2);
+    }
+  });
+});
+
+test(`interop mptcp 6 (${runtimeName}): a path goes down mid-transfer; the transfer completes on the other`, { skip }, async () => {
+  requireInterop();
+  await withNetns("m6", async (ns) => {
+    tunPaths(ns, 2);
+    ns.mptcpLimits(2, 2);
+    for (const d of ["tun0", "tun1"]) ns.exec(["tc", "qdisc", "add", "dev", d, "root", "tbf", "rate", "24mbit", "burst", "32kbit", "latency", "400ms"]);
+    let py: CliRun | undefined;
+    let ours: CliRun | undefined;
+    try {
+      const n = 6 * 1024 * 1024;
+      py = pyServer(ns, ["--addr", "0.0.0.0", "--port", "5000", "--mptcp"]);
+      await py.waitFor(/READY/);
+      ours = start(ns.wrap(cliArgv(["client", "--tun", `tun0=${o4(0)}`, "--tun", `tun1=${o4(1)}`, "--connect", `${k4(0)}:5000`, "--send", String(n), "--json", "--timeout", "50"])));
+      await new Promise((r) => setTimeout(r, 700));
+      ns.ip("link", "set", "tun1", "down");
+      const j = await finish(ours, "our client");
+      const kj = pyJson((await py.done).stdout);
+      assert.equal(j.bytesReceived, n);
+      assert.equal(kj.sha256_in, j.sha256Sent);
+      assert.equal(j.sha256Received, kj.sha256_out, "byte-exact despite the path failure");
+      assert.equal(kj.max_subflows, 1, "the join was up before the failure");
+      const subs = subflows(j);
+      assert.ok(subs.length >= 2);
+    } finally {
+      stop(ours);
+      stop(py);
+    }
+  });
+});
+
+test(`interop mptcp 8 (${runtimeName}): two instances of our stack over UDP (TCP-in-UDP) in a namespace, two paths, join`, { skip }, async () => {
+  requireInterop();
+  await withNetns("m8", async (ns) => {
+    for (const a of [k4(0), k4(1), o4(0), o4(1)]) ns.ip("addr", "add", `${a}/32`, "dev", "lo");
+    let srv: CliRun | undefined;
+    try {
+      srv = start(ns.wrap(cliArgv(["server", "--udp", `${k4(0)}:7000`, "--udp", `${k4(1)}:7000`, "--port", "7000", "--announce", k4(1), "--echo", "--once", "--json", "--timeout", "40"])));
+      await srv.waitFor(/listening on port/);
+      const n = 4 * 1024 * 1024;
+      const c = start(ns.wrap(cliArgv(["client", "--udp", o4(0), "--udp", o4(1), "--connect", `${k4(0)}:7000`, "--send", String(n), "--json", "--timeout", "40"])));
+      const j = await finish(c, "our client");
+      const sj = await finish(srv, "our server");
+      assert.equal(j.mptcp, true);
+      assert.equal(j.sha256Received, sha(patternBytes(n)));
+      assert.equal(sj.sha256Received, sha(patternBytes(n)));
+      assert.ok(subflows(j).length >= 2, JSON.stringify(subflows(j)));
+      assert.equal(counters(sj).MPTcpExtMPCapableSYNRX, 1);
+      assert.ok(counters(sj).MPTcpExtMPJoinAckRx! >= 1);
+      assert.equal(counters(j).MPTcpExtAddAddr, 1, "the client got the server's ADD_ADDR");
+    } finally {
+      stop(srv);
+    }
+  });
+});
