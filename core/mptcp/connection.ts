@@ -62,6 +62,10 @@ import type {
 
 const OFF = Infinity;
 const TWO32 = 4294967296;
+/** Shared copy-out buffer: what takeData returns is consumed synchronously by the subflow. */
+const SCRATCH = new Uint8Array(65536);
+/** Data-level buffers start at this size and double on demand up to the configured size. */
+const INITIAL_BUFFER = 64 * 1024;
 
 /** What the Endpoint offers a connection (ports, 4-tuple registration, addresses). */
 export interface EndpointContext {
@@ -139,7 +143,7 @@ export class MptcpConnection implements SubflowOwner {
   private bytesRead = 0;
   private bytesAckedTotal = 0;
   private writeBlocked = false;
-  private readonly scratch = new Uint8Array(65536);
+  private readonly scratch = SCRATCH;
 
   private readonly announces: Announce[] = [];
   private readonly removes: number[] = [];
@@ -187,7 +191,7 @@ export class MptcpConnection implements SubflowOwner {
     this.localKey = key;
     this.localToken = km.token;
     this.localIdsn = km.idsn;
-    this.sendBuf = createSendBuffer({ initialDsn: (this.localIdsn + 1n) & 0xffffffffffffffffn, capacity: config.sendBufferSize }, config.kernels);
+    this.sendBuf = createSendBuffer({ initialDsn: (this.localIdsn + 1n) & 0xffffffffffffffffn, capacity: Math.min(INITIAL_BUFFER, config.sendBufferSize) }, config.kernels);
     this.sndNxt = this.sendBuf.nxt64;
     this.sndMax = this.sndNxt;
     this.sndWndEdge = this.sndNxt + 65535n;
@@ -219,7 +223,7 @@ export class MptcpConnection implements SubflowOwner {
   }
   /** Free space in the send buffer. */
   get writable(): number {
-    return this.finQueued || this.st === "CLOSED" ? 0 : this.sendBuf.free;
+    return this.finQueued || this.st === "CLOSED" ? 0 : this.config.sendBufferSize - this.sendBuf.buffered;
   }
   /** Bytes written and not yet DATA_ACKed. */
   get unacked(): number {
@@ -334,7 +338,10 @@ export class MptcpConnection implements SubflowOwner {
   write(now: number, bytes: Uint8Array): number {
     void now;
     if (this.finQueued || this.st === "CLOSED" || this.st === "CLOSE_WAIT" && this.finQueued) throw new InvalidStateError(`write() in ${this.st}${this.finQueued ? " after close" : ""}`);
-    const n = this.sendBuf.write(bytes, 0, bytes.length);
+    const sb = this.sendBuf;
+    const want = Math.min(this.config.sendBufferSize, sb.buffered + bytes.length);
+    if (want > sb.capacity) sb.grow(Math.min(this.config.sendBufferSize, Math.max(want, sb.capacity * 2)));
+    const n = sb.write(bytes, 0, bytes.length);
     this.bytesWritten += n;
     if (n < bytes.length) this.writeBlocked = true;
     return n;
@@ -348,8 +355,8 @@ export class MptcpConnection implements SubflowOwner {
     const n = rb.read(dst, 0, dst.length);
     this.bytesRead += n;
     // Window update when the connection-level window grew enough (Linux mptcp_cleanup_rbuf).
-    const w = rb.window;
-    if (w - this.readAdvertised >= Math.min(rb.capacity / 2, 2 * 1460 * 8) || (this.readAdvertised < 1460 * 2 && w >= 1460 * 2)) {
+    const w = this.recvWindow();
+    if (w - this.readAdvertised >= Math.min(this.config.receiveBufferSize / 2, 2 * 1460 * 8) || (this.readAdvertised < 1460 * 2 && w >= 1460 * 2)) {
       this.readAdvertised = w;
       const sf = this.pickSignalSubflow();
       if (sf) sf.tcp.requestAck();
@@ -601,7 +608,7 @@ export class MptcpConnection implements SubflowOwner {
 
   sfWindow(sf: Subflow): number {
     void sf;
-    return this.recvBuf ? this.recvBuf.window : this.config.receiveBufferSize;
+    return this.recvWindow();
   }
 
   sfInspect(sf: Subflow, seg: TcpSegment, st: TcpState): TcpVerdict {
@@ -985,8 +992,18 @@ export class MptcpConnection implements SubflowOwner {
     sf.rxMap.releaseBefore(r);
   }
 
+  /** The connection-level receive window: the configured buffer minus what awaits read(). */
+  private recvWindow(): number {
+    return this.recvBuf ? Math.max(0, this.config.receiveBufferSize - this.recvBuf.readable) : this.config.receiveBufferSize;
+  }
+
   private writeData(rb: ReceiveBuffer, dsn: bigint, data: Uint8Array, off: number, len: number): void {
     const d = dsn & 0xffffffffffffffffn;
+    const max = this.config.receiveBufferSize;
+    if (rb.capacity < max) {
+      const end = Number(BigInt.asIntN(64, d - rb.readSeq64)) + len;
+      if (end > rb.capacity) rb.grow(Math.min(max, Math.max(end, rb.capacity * 2)));
+    }
     const before = rb.readable;
     const w = rb.write64(Number(d >> 32n), Number(d & 0xffffffffn), data, off, len);
     if (w < 0) {
@@ -1240,8 +1257,8 @@ export class MptcpConnection implements SubflowOwner {
 
   private initRecv(): void {
     if (this.recvBuf) return;
-    this.recvBuf = createReceiveBuffer({ width: 64, initialSeq: (this.remoteIdsn + 1n) & 0xffffffffffffffffn, capacity: this.config.receiveBufferSize, maxHoles: 1024 }, this.config.kernels);
-    this.readAdvertised = this.recvBuf.window;
+    this.recvBuf = createReceiveBuffer({ width: 64, initialSeq: (this.remoteIdsn + 1n) & 0xffffffffffffffffn, capacity: Math.min(INITIAL_BUFFER, this.config.receiveBufferSize), maxHoles: 1024 }, this.config.kernels);
+    this.readAdvertised = this.recvWindow();
   }
 
   private fallbackAllowed(): boolean {

@@ -99,7 +99,7 @@ export class Subflow implements TcpUpperLayer {
     this.active = opts.active;
     this.localId = opts.localId;
     this.backup = opts.backup;
-    this.rxMap = createDssMap({ maxMappings: 16384 }, opts.kernels);
+    this.rxMap = createDssMap({ maxMappings: 4096 }, opts.kernels);
   }
 
   /** The subflow can carry data (MPTCP handshake done on this subflow). */
