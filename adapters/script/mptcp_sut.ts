@@ -34,7 +34,10 @@ export class MptcpSut implements SystemUnderTest {
   private nextId = 1;
 
   constructor(private readonly setup: SutSetup) {
-    this.addresses = [{ address: setup.localAddress }];
+    // On Linux the initial address is not an endpoint (id 0 on the wire) and endpoints added
+    // with `ip mptcp endpoint add` number from 1: give the initial address the last id so that
+    // the helper endpoints get 1, 2, ... (the wire id of the initial address stays 0).
+    this.addresses = [{ address: setup.localAddress, id: 255 }];
   }
 
   /** The endpoint, created on first use with the configuration the set-up lines gave. */
@@ -211,10 +214,11 @@ export class MptcpSut implements SystemUnderTest {
   }
 
   handleTimeout(now: number): void {
-    this.endpoint().handleTimeout(now);
+    this.ep?.handleTimeout(now);
   }
 
   pollTransmit(now: number): Uint8Array | undefined {
+    if (!this.ep) return undefined;
     const t = this.endpoint().pollTransmit(now);
     if (t) return t.packet.slice();
     // Drain the connections' events (the binding answers socket calls from their state).
@@ -225,7 +229,7 @@ export class MptcpSut implements SystemUnderTest {
   }
 
   pollTimeout(): number | undefined {
-    return this.endpoint().pollTimeout();
+    return this.ep?.pollTimeout();
   }
 }
 
