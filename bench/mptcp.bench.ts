@@ -80,6 +80,7 @@ export const suite: BenchSuite = {
   iterations: 5,
   workloads: [
     { name: "tcp 1 connection 16MiB (baseline)", unit: "Gbit/s", bytesPerOp: 16 * MiB, fn: () => void simTransfer({ bytes: 16 * MiB, link: BENCH_LINK, seed: 1 }) },
+    { name: "mptcp 1 subflow 16MiB (router topology)", unit: "Gbit/s", bytesPerOp: 16 * MiB, fn: () => void mptcpTransfer(16 * MiB, 1, 1), baseline: "tcp 1 connection 16MiB (baseline)" },
     { name: "mptcp 2 subflows 16MiB", unit: "Gbit/s", bytesPerOp: 16 * MiB, fn: () => void mptcpTransfer(16 * MiB, 1), baseline: "tcp 1 connection 16MiB (baseline)" },
     { name: "handshake plain TCP via Endpoint x64 (baseline)", unit: "ops/s", opsPerCall: N, fn: handshakes(false) },
     { name: "handshake MPTCP x64", unit: "ops/s", opsPerCall: N, fn: handshakes(true), baseline: "handshake plain TCP via Endpoint x64 (baseline)" },

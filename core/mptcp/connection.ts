@@ -1041,8 +1041,8 @@ export class MptcpConnection implements SubflowOwner {
     const ts = sf.tcp.state;
     if (!(ts === "ESTABLISHED" || ts === "CLOSE_WAIT" || (!this.isMptcp && (ts === "FIN_WAIT_1" || ts === "LAST_ACK" || ts === "CLOSING")))) return undefined;
     if (this.isMptcp && !this.sched.allowed(sf, this.subflows)) return undefined;
-    const una = this.sendBuf.una64;
     // 1. data of a dead or stalled subflow (connection-level retransmission)
+    const una = this.reinject.length > 0 ? this.sendBuf.una64 : 0n;
     while (this.isMptcp && this.reinject.length > 0) {
       const r = this.reinject[0]!;
       const end = r.dsn + BigInt(r.len);

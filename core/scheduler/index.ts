@@ -35,11 +35,17 @@ export class DefaultScheduler implements Scheduler {
   readonly name: string = "default";
   private cache: readonly SchedSubflow[] = [];
 
+  private calls = 0;
+  private cachedLen = -1;
+
   order<T extends SchedSubflow>(subflows: readonly T[]): readonly T[] {
     if (subflows.length <= 1) return subflows;
+    // Re-rank every 32 calls (or when the set changes): RTTs move slowly against packet rate.
+    if (this.cachedLen === subflows.length && (++this.calls & 31) !== 0) return this.cache as readonly T[];
     const out = subflows.slice();
     out.sort((a, b) => rank(a) - rank(b) || a.tcp.srttUs - b.tcp.srttUs);
     this.cache = out;
+    this.cachedLen = subflows.length;
     return out;
   }
 
