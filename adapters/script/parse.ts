@@ -114,10 +114,10 @@ function parseTime(c: Cursor): TimeSpec | undefined {
   c.ws();
   const at = c.i;
   if (c.eat("*")) return { kind: "any" };
-  const m = /^(\+?)([0-9]+(?:\.[0-9]*)?|\.[0-9]+)/.exec(c.text.slice(c.i, c.end));
+  const m = /^(\+?)([0-9]+(?:\.(?!\.\.)[0-9]*)?|\.[0-9]+)/.exec(c.text.slice(c.i, c.end));
   if (!m) return undefined;
   c.i += m[0].length;
-  if (c.text.startsWith("...", c.i)) c.fail("blocking calls with a time range (t1...t2) are not supported: make the call when it can complete (or use O_NONBLOCK)", at);
+  if (/^\s*\.\.\./.test(c.text.slice(c.i))) c.fail("blocking calls with a time range (t1...t2) are not supported: make the call when it can complete (or use O_NONBLOCK)", at);
   const usecs = parseSeconds(c, m[2]!, at);
   return m[1] ? { kind: "relative", usecs } : { kind: "absolute", usecs };
 }
@@ -452,8 +452,8 @@ function parseMpCapable(c: Cursor, pos: Pos): OptionSpec {
       checksum = parseChecksumValue(c);
     } else c.fail(`unexpected ${w ? `'${w}'` : c.rest()} in mpcapable (v1, flags[...], nokey, key[...], mpcdatalen N, cksum=...)`, at);
   }
-  if (keys === undefined) c.fail("mpcapable needs 'nokey' or 'key[...]'");
-  if (dataLength !== undefined && keys.length !== 2) c.fail("mpcdatalen needs both keys (key[sender, receiver])");
+  if (keys === undefined) c.fail("mpcapable needs 'nokey' or 'key[...]'", pos.column - 1);
+  if (dataLength !== undefined && keys.length !== 2) c.fail("mpcdatalen needs both keys (key[sender, receiver])", pos.column - 1);
   const o: OptionSpec = { kind: "mpcapable", version, flags, keys, pos };
   if (dataLength !== undefined) o.dataLength = dataLength;
   if (checksum !== undefined) o.checksum = checksum;
@@ -511,7 +511,7 @@ function parseDss(c: Cursor, pos: Pos): OptionSpec {
     }
   }
   const m = [o.dsn, o.ssn, o.dll].filter((x) => x !== undefined).length;
-  if (m !== 0 && m !== 3) c.fail("a DSS mapping needs dsn, ssn and dll together");
+  if (m !== 0 && m !== 3) c.fail("a DSS mapping needs dsn, ssn and dll together", pos.column - 1);
   return o;
 }
 
