@@ -107,7 +107,7 @@ function summaryLine(r: TransferResult, role: string): string {
 
 /** Runs one CLI invocation; resolves with the exit status. */
 export async function run(argv: string[], io: RunIo = defaultIo): Promise<number> {
-  if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
+  if (argv.length === 0 || argv.includes("--help") || argv.includes("-h") || argv[0] === "help") {
     io.stderr(USAGE);
     return argv.length === 0 ? 2 : 0;
   }
