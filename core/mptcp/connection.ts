@@ -526,7 +526,10 @@ export class MptcpConnection implements SubflowOwner {
     for (const sf of this.subflows) {
       const t = sf.tcp.pollTimeout();
       if (t !== undefined && t < m) m = t;
-      if (!sf.initial && !sf.joined && sf.tcp.state !== "CLOSED") m = Math.min(m, sf.joinStartedAt + this.config.joinTimeoutUs);
+      if (!sf.initial && !sf.joined && sf.tcp.state !== "CLOSED") {
+        m = Math.min(m, sf.joinStartedAt + this.config.joinTimeoutUs);
+        if (sf.active && sf.thirdAckSent) m = Math.min(m, sf.joinAckAt);
+      }
     }
     return m === OFF ? undefined : m;
   }
@@ -562,6 +565,10 @@ export class MptcpConnection implements SubflowOwner {
       if (t !== undefined && t <= now) {
         sf.tcp.handleTimeout(now);
         if (sf.tcp.state !== "CLOSED" && this.isMptcp) this.checkStale(now, sf);
+      }
+      if (!sf.initial && !sf.joined && sf.active && sf.thirdAckSent && sf.tcp.state === "ESTABLISHED" && now >= sf.joinAckAt) {
+        sf.joinAckAt = OFF;
+        sf.needAck = true;
       }
       if (!sf.initial && !sf.joined && sf.tcp.state !== "CLOSED" && now >= sf.joinStartedAt + this.config.joinTimeoutUs) {
         this.killSubflow(sf, "join_failed", 1);
@@ -1183,6 +1190,8 @@ export class MptcpConnection implements SubflowOwner {
     }
     if (!sf.initial && !sf.joined && sf.active) {
       sf.thirdAckSent = true;
+      // Retransmitted until the fourth ACK (RFC 8684 section 3.2): the subflow's RTO, doubled.
+      sf.joinAckAt = this.curNow + Math.max(200_000, sf.tcp.srttUs * 2) * 2 ** Math.min(sf.joinAckTries++, 6);
       return [{ type: "mp_join_ack", hmac: joinAckHmac(this.localKey, this.remoteKey!, sf.localNonce, sf.remoteNonce) }];
     }
     if (this.role === "server" && this.remoteKey === undefined) return undefined;

@@ -53,6 +53,9 @@ export class Subflow implements TcpUpperLayer {
   /** Join: the third ACK was verified (server) / the fourth ACK arrived (client). */
   joined = false;
   joinStartedAt = 0;
+  /** Client join: when the third ACK goes again if no fourth ACK came. */
+  joinAckAt = Infinity;
+  joinAckTries = 0;
   established = false;
   /** Peer's window scale (from its SYN / SYN-ACK) for the connection-level window. */
   peerWscale = 0;

@@ -1,0 +1,104 @@
+// Connection lifecycle over the simulator: MP_JOIN third-ACK retransmission, MP_FASTCLOSE,
+// plain-TCP mode (mptcp: false) against an MPTCP server, lossy paths with two subflows,
+// DATA_FIN retransmission.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { scenario, transfer } from "./helpers.ts";
+import { FunctionBox } from "../../adapters/memory/middleboxes.ts";
+import { parsePacket } from "../../core/wire/packet.ts";
+import type { MptcpEvent } from "../../core/mptcp/types.ts";
+
+const MiB = 1 << 20;
+const LINK = { rateBps: 100e6, delayUs: 5_000, queueBytes: 250_000 };
+const PM = { subflows: 4, addAddrAccepted: 0, addAddrTimeoutUs: 120_000_000, addAddrRetries: 3 };
+
+function dropFirst(pred: (o: { type: string; dataFin?: boolean }) => boolean, count = 1): FunctionBox & { dropped: number } {
+  const box = new FunctionBox("drop-first", (p) => {
+    const r = parsePacket(p);
+    if (r.ok && box.dropped < count && r.value.tcp.header.options.mptcp.some((o) => pred(o as { type: string; dataFin?: boolean }))) {
+      box.dropped++;
+      return [];
+    }
+    return [p];
+  }) as FunctionBox & { dropped: number };
+  box.dropped = 0;
+  return box;
+}
+
+describe("mptcp lifecycle", () => {
+  it("a lost MP_JOIN third ACK is retransmitted; no data on the subflow before the fourth ACK", () => {
+    const sc = scenario({ paths: [LINK, LINK], clientConfig: { pathManager: PM }, serverConfig: { pathManager: PM } });
+    const box = dropFirst((o) => o.type === "mp_join_ack");
+    sc.paths[1]!.addMiddlebox(box);
+    const r = transfer(sc, { up: 8 * MiB, down: 8 * MiB });
+    assert.ok(r.okA && r.okB);
+    assert.equal(box.dropped, 1);
+    const s = r.serverConn!.stats();
+    assert.equal(s.counters.MPJoinAckRx, 1);
+    assert.equal(s.subflows.length, 2);
+    assert.ok(r.clientConn!.stats().subflows[1]!.dataBytesSent > 0);
+  });
+
+  it("lost DATA_FINs are retransmitted and the connection closes normally", () => {
+    const sc = scenario({ paths: [LINK] });
+    const box = dropFirst((o) => o.type === "dss" && o.dataFin === true, 2);
+    sc.paths[0]!.addMiddlebox(box);
+    const r = transfer(sc, { up: 1 * MiB, down: 1 * MiB });
+    assert.ok(r.okA && r.okB);
+    assert.equal(box.dropped, 2);
+    assert.equal(r.clientConn!.state, "CLOSED");
+    assert.equal(r.serverConn!.state, "CLOSED");
+    assert.equal(r.clientConn!.closedReason, "normal");
+  });
+
+  it("MP_FASTCLOSE: an abort resets every subflow and the peer closes with reason fastclose", () => {
+    const sc = scenario({ paths: [LINK, LINK], clientConfig: { pathManager: PM }, serverConfig: { pathManager: PM } });
+    const ev: MptcpEvent[] = [];
+    sc.sim.at(300_000, (now) => {
+      sc.client.endpoint.connections[0]!.fastClose(now);
+      sc.sim.poke(sc.client);
+    });
+    sc.server.app = () => {
+      const c = sc.server.endpoint.connections[0];
+      let e;
+      while (c && (e = c.pollEvent()) !== undefined) ev.push(e);
+    };
+    sc.sim.at(0, (now) => {
+      const c = sc.client.endpoint.connect(now, new Uint8Array([198, 18, 100, 1]), 5001);
+      c.write(now, new Uint8Array(4 * MiB));
+    });
+    sc.sim.runUntil(2_000_000);
+    const server = sc.server.endpoint.connections[0];
+    const client = sc.client.endpoint.connections[0];
+    assert.ok(ev.some((e) => e.type === "fastclose"));
+    assert.ok(ev.some((e) => e.type === "closed" && e.reason === "fastclose"));
+    assert.ok(server === undefined || server.state === "CLOSED");
+    assert.ok(client === undefined || client.state === "CLOSED");
+    assert.equal(sc.server.endpoint.stats().connections, 0);
+  });
+
+  it("plain-TCP mode (mptcp: false) against an MPTCP server: plain TCP, byte-exact", () => {
+    const sc = scenario({ paths: [LINK], clientConfig: { mptcp: false } });
+    const r = transfer(sc, { up: 4 * MiB, down: 4 * MiB });
+    assert.ok(r.okA && r.okB);
+    assert.equal(r.clientConn!.isMptcp, false);
+    assert.equal(r.serverConn!.isMptcp, false);
+    assert.equal(r.serverConn!.counters.MPCapableSYNRX, 0);
+  });
+
+  it("two lossy paths (1% and 2% loss, reordering): byte-exact both ways", () => {
+    const sc = scenario({
+      paths: [
+        { ...LINK, lossRate: 0.01, reorderRate: 0.02, reorderDelayUs: 2_000 },
+        { ...LINK, delayUs: 15_000, lossRate: 0.02 },
+      ],
+      seed: 11,
+      clientConfig: { pathManager: PM },
+      serverConfig: { pathManager: PM },
+    });
+    const r = transfer(sc, { up: 16 * MiB, down: 16 * MiB });
+    assert.ok(r.okA && r.okB, `up ${r.receivedA} down ${r.receivedB}`);
+    const c = r.clientConn!.stats();
+    assert.ok(c.subflows.every((x) => x.dataBytesSent > 0 && x.retransSegments > 0));
+  });
+});
