@@ -32,3 +32,15 @@ export type { TcpHostConnection, TcpHostDropReason, TcpHostOptions, TcpHostStats
 export { DEFAULT_TCP_CONFIG, windowScaleFor } from "./tcp/config.ts";
 export { SimpleReceiveBuffer } from "./tcp/buffers.ts";
 export type { TcpReceiveBuffer, TcpReceiveBufferFactory } from "./tcp/buffers.ts";
+export { Endpoint } from "./mptcp/endpoint.ts";
+export type { EndpointOptions, EndpointStats, EndpointTransmit } from "./mptcp/endpoint.ts";
+export { MptcpConnection } from "./mptcp/connection.ts";
+export type { EndpointContext } from "./mptcp/connection.ts";
+export { Subflow } from "./mptcp/subflow.ts";
+export type { SubflowOwner, TxMeta } from "./mptcp/subflow.ts";
+export { DEFAULT_MPTCP_CONFIG, emptyCounters as emptyMptcpCounters } from "./mptcp/types.ts";
+export type { LocalAddressSpec, MptcpCloseReason, MptcpConfig, MptcpCounters, MptcpDropReason, MptcpEvent, MptcpState, MptcpStats, PathManagerConfig, SubflowCloseReason, SubflowStats } from "./mptcp/types.ts";
+export { createScheduler, DefaultScheduler, RoundRobinScheduler } from "./scheduler/index.ts";
+export type { SchedSubflow, Scheduler } from "./scheduler/index.ts";
+export { FullMeshPathManager } from "./path_manager/index.ts";
+export type { PathManager, PmConnection } from "./path_manager/index.ts";
