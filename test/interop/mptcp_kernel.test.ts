@@ -356,6 +356,51 @@ test(`interop mptcp 5 (${runtimeName}): MP_PRIO and REMOVE_ADDR from the kernel 
   });
 });
 
+test(`interop mptcp 5b (${runtimeName}): --backup path: the kernel sees a backup join (ss) and sends nothing on it`, { skip }, async () => {
+  requireInterop();
+  await withNetns("m5b", async (ns) => {
+    tunPaths(ns, 2);
+    ns.mptcpLimits(2, 2);
+    for (const d of ["tun0", "tun1"]) ns.exec(["tc", "qdisc", "add", "dev", d, "root", "tbf", "rate", "24mbit", "burst", "32kbit", "latency", "400ms"]);
+    let py: CliRun | undefined;
+    let ours: CliRun | undefined;
+    try {
+      py = pyServer(ns, ["--addr", "0.0.0.0", "--port", "5000", "--mptcp"]);
+      await py.waitFor(/READY/);
+      const n = 4 * 1024 * 1024;
+      ours = start(ns.wrap(cliArgv(["client", "--tun", `tun0=${o4(0)}`, "--tun", `tun1=${o4(1)}`, "--backup", o4(1), "--connect", `${k4(0)}:5000`, "--send", String(n), "--json", "--timeout", "40"])));
+      // While the transfer runs: ss -M shows the MPTCP socket with one extra subflow, and
+      // ss -ti shows the join subflow from our backup address with flags J (join) and B (backup).
+      let msk = "";
+      let sub = "";
+      const until = Date.now() + 10_000;
+      while (Date.now() < until && !(/subflows:1/.test(msk) && /flags:\S*J\S*B/.test(sub))) {
+        msk = ns.ss(["-Mni"]);
+        sub = ns.ss(["-tni", "dst", o4(1)]);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.match(msk, /subflows:1/, "ss -M: one extra subflow");
+      assert.match(sub, /tcp-ulp-mptcp flags:\S*J\S*B/, "ss -ti: the join from the backup address is a backup subflow at the kernel");
+      const j = await finish(ours, "our client");
+      const kj = pyJson((await py.done).stdout);
+      assert.equal(kj.sha256_in, j.sha256Sent);
+      assert.equal(j.sha256Received, kj.sha256_out);
+      const subs = subflows(j);
+      const bk = subs.find((x) => x.local.startsWith(o4(1) + ":"));
+      const main = subs.find((x) => x.local.startsWith(o4(0) + ":"));
+      assert.ok(bk && main, JSON.stringify(subs));
+      assert.equal(bk.backup, true);
+      assert.equal(main.backup, false);
+      assert.equal(bk.bytesReceived, 0, "the kernel sent no data on the backup subflow while the regular one worked");
+      assert.equal(bk.bytesSent, 0, "and neither did we");
+      assert.equal(main.bytesReceived, n);
+    } finally {
+      stop(ours);
+      stop(py);
+    }
+  });
+});
+
 test(`interop mptcp 6 (${runtimeName}): a path goes down mid-transfer; the transfer completes on the other`, { skip }, async () => {
   requireInterop();
   await withNetns("m6", async (ns) => {
