@@ -1177,7 +1177,9 @@ export class MptcpConnection implements SubflowOwner {
     }
     // Client: the third ACK repeats both keys; the first data segment until confirmed too.
     if (sf.initial && this.role === "client" && this.remoteKey !== undefined) {
-      if (!sf.thirdAckSent && info.length === 0) {
+      // Until the server's first DSS confirms MPTCP, every pure ACK repeats both keys (the
+      // third ACK is not reliable; Linux does the same until fully established).
+      if (!this.confirmed && info.length === 0) {
         sf.thirdAckSent = true;
         return [{ type: "mp_capable", version: 1, flags: this.mpcFlags(), senderKey: this.localKey, receiverKey: this.remoteKey }];
       }
