@@ -202,7 +202,8 @@ export class Driver {
     }
     if (this.armedAt !== undefined && this.armedAt <= d) return; // the armed timer fires first
     if (this.timer !== undefined) this.timers.clear(this.timer);
-    const delayMs = Math.max(0, Math.ceil((d - this.clock.nowUs()) / 1000));
+    // Fractional: the timers decide their granularity (globalTimers spins under 1 ms).
+    const delayMs = Math.max(0, (d - this.clock.nowUs()) / 1000);
     this.armedAt = d;
     this.s.timerArms++;
     this.timer = this.timers.set(() => this.fire(), delayMs);
@@ -230,5 +231,40 @@ export class Driver {
 
   private rearmLater(): void {
     this.timer = this.timers.set(() => this.fire(), 0);
+  }
+}
+
+/**
+ * A port that drops a fraction of the packets sent through it (uniformly at random), for tests
+ * and demonstrations of loss recovery against a real peer (`mptcp ... --loss P`).
+ */
+export class LossyPort implements PacketPort {
+  dropped = 0;
+  constructor(
+    private readonly inner: PacketPort,
+    private readonly rate: number,
+    private readonly random: () => number,
+  ) {}
+  get label(): string {
+    return `${this.inner.label} (loss ${this.rate})`;
+  }
+  get address(): IpAddress {
+    return this.inner.address;
+  }
+  get localPort(): number | undefined {
+    return this.inner.localPort;
+  }
+  send(packet: Uint8Array): boolean {
+    if (this.random() < this.rate) {
+      this.dropped++;
+      return false;
+    }
+    return this.inner.send(packet);
+  }
+  start(deliver: (packet: Uint8Array) => void): void {
+    this.inner.start(deliver);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
   }
 }

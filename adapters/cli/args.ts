@@ -10,6 +10,7 @@ export const USAGE = `usage:
           [--no-mptcp] [--pcap FILE] [--timeout SECONDS] [--json]
   --tun DEV=ADDR   an existing TUN device (ip tuntap add dev DEV mode tun) and our address on it
   --udp ADDR:PORT  a UDP socket (TCP-in-UDP); the port is our TCP port on that path (client: 0 = any)
+  --loss P         (testing) drop this fraction (0..1) of the packets we send, on every path
   BYTES accept suffixes k, M, G (powers of 1024). IPv6 with ports: [2001:2::1]:5000.`;
 
 export class UsageError extends Error {
@@ -30,6 +31,8 @@ export interface CommonOptions {
   pcap: string | undefined;
   timeoutS: number | undefined;
   json: boolean;
+  /** Fraction of our outgoing packets dropped (testing loss recovery against a real peer). */
+  loss: number;
 }
 
 export interface ServerOptions extends CommonOptions {
@@ -98,6 +101,7 @@ export function parseArgs(argv: string[]): ServerOptions | ClientOptions {
     pcap: undefined,
     timeoutS: undefined,
     json: false,
+    loss: 0,
   };
   let port: number | undefined;
   let mode: ServerOptions["mode"] | undefined;
@@ -197,6 +201,13 @@ export function parseArgs(argv: string[]): ServerOptions | ClientOptions {
       case "--json":
         common.json = true;
         break;
+      case "--loss": {
+        const v = val();
+        const p = Number(v);
+        if (!(p >= 0 && p < 1)) throw new UsageError(`--loss: a fraction in [0, 1), got "${v}"`);
+        common.loss = p;
+        break;
+      }
       default:
         throw new UsageError(`unknown option "${a}"`);
     }

@@ -10,7 +10,7 @@ import { formatIp } from "../../core/wire/ip.ts";
 import { congestionFactory } from "../../core/congestion/index.ts";
 import type { CongestionAlgorithm } from "../../core/congestion/index.ts";
 import type { TcpConfig } from "../../core/tcp/types.ts";
-import { Driver } from "../driver.ts";
+import { Driver, LossyPort } from "../driver.ts";
 import type { PacketPort } from "../driver.ts";
 import { CryptoRandomSource, globalTimers, PerformanceClock } from "../runtime/index.ts";
 import { PcapFileTap } from "../node/pcap_stream.ts";
@@ -142,7 +142,18 @@ export async function run(argv: string[], io: RunIo = defaultIo): Promise<number
     if (opts.json) io.stdout(JSON.stringify({ ok: false, error: msg }));
     return 1;
   }
-  const { ports } = opened;
+  const rnd = new CryptoRandomSource();
+  const u32 = new Uint32Array(1);
+  const ports: PacketPort[] =
+    opts.loss > 0
+      ? opened.ports.map(
+          (p) =>
+            new LossyPort(p, opts.loss, () => {
+              rnd.fill(new Uint8Array(u32.buffer));
+              return u32[0]! / 2 ** 32;
+            }),
+        )
+      : opened.ports;
   const paths: StackPath[] = ports.map((p) => ({ address: p.address, localPort: p.localPort, backup: opts.backup.some((b) => formatIp(b) === formatIp(p.address)) }));
   let stack: AppStack;
   try {

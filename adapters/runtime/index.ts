@@ -4,6 +4,7 @@
 // both), so one file serves both; runtime-specific code (FFI) lives in adapters/tun/ffi_*.ts.
 // The core never reads a clock or draws ambient randomness (DESIGN.md conventions 1 and 4):
 // these are what adapters hand it.
+import { clearImmediate, setImmediate } from "node:timers";
 import type { RandomSource } from "../../core/crypto/random.ts";
 
 /** Integer microseconds, monotonic, non-decreasing. */
@@ -39,14 +40,27 @@ export class CryptoRandomSource implements RandomSource {
   }
 }
 
-/** One-shot timers. */
+/** One-shot timers. `delayMs` may be fractional. */
 export interface Timers {
   set(fn: () => void, delayMs: number): unknown;
   clear(handle: unknown): void;
 }
 
-/** The global setTimeout/clearTimeout (Node and Deno). */
+type Handle = { soon: true; h: ReturnType<typeof setImmediate> } | { soon: false; h: ReturnType<typeof setTimeout> };
+
+/**
+ * setTimeout/clearTimeout (Node and Deno), except that a delay under 1 ms runs on the next
+ * event-loop turn (setImmediate from node:timers, also on Deno). setTimeout has 1 ms
+ * granularity, and a paced sender (core/tcp paces one segment per slot, slots under 1 ms apart
+ * at high rates) would otherwise be held to one segment per millisecond; the driver re-checks
+ * the deadline and re-arms, so a sub-millisecond wait is a short spin while a transfer is
+ * paced, never while idle (idle deadlines are tens of ms or more away).
+ */
 export const globalTimers: Timers = {
-  set: (fn, delayMs) => setTimeout(fn, delayMs),
-  clear: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+  set: (fn, delayMs): Handle => (delayMs < 1 ? { soon: true, h: setImmediate(fn) } : { soon: false, h: setTimeout(fn, delayMs) }),
+  clear: (handle) => {
+    const x = handle as Handle;
+    if (x.soon) clearImmediate(x.h);
+    else clearTimeout(x.h);
+  },
 };

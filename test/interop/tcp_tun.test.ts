@@ -95,6 +95,33 @@ for (const v6 of [false, true]) {
   });
 }
 
+test(`interop tcp (${runtimeName}): our sender loses 2% of its packets (--loss) to the kernel's sink: recovery, byte-exact`, { skip }, async () => {
+  requireInterop();
+  await withNetns("oloss", async (ns) => {
+    ns.addTun("tun0", ["198.18.0.1/24"]);
+    let py: CliRun | undefined;
+    let ours: CliRun | undefined;
+    try {
+      py = pyServer(ns, "198.18.0.1", 5000, ["--mode", "sink"]);
+      await py.waitFor(/READY/);
+      const n = 8 * 1024 * 1024;
+      ours = start(ns.wrap(cliArgv(["client", "--tun", "tun0=198.18.0.2", "--connect", "198.18.0.1:5000", "--no-mptcp", "--loss", "0.02", "--send", String(n), "--json", "--timeout", "40"])));
+      const r = await ours.done;
+      const kj = pyJson((await py.done).stdout);
+      assert.equal(r.code, 0, `our client: ${r.stderr}`);
+      const j = lastJson(r.stdout);
+      assert.equal(kj.bytes_in, n);
+      assert.equal(kj.sha256_in, j.sha256Sent, "the kernel received the stream byte-exact");
+      const oc = j.counters as Record<string, number>;
+      assert.ok(oc.TcpRetransSegs! > 0, "we retransmitted");
+      assert.ok((ns.nstat().TcpExtTCPOFOQueue ?? 0) > 0, "the kernel saw holes (the loss was real)");
+    } finally {
+      stop(ours);
+      stop(py);
+    }
+  });
+});
+
 // Found by this suite (reported to the lead): core/tcp updates SND.WND only by RFC 9293's
 // SND.WL1/WL2 test, so an ACK that advances SND.UNA on a segment with an old SEG.SEQ (Linux
 // retransmitting data below our RCV.NXT) moves SND.UNA but keeps the old window: SND.UNA +
