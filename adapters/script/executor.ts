@@ -37,6 +37,12 @@ export interface ScriptResult {
 export interface RunOptions {
   /** Appends every event to the result's log. */
   verbose?: boolean;
+  /**
+   * Extra lateness allowed for an outbound packet, as a fraction of the time since the previous
+   * line (default 0). For real kernels: Linux's timer wheel fires a timer up to 1/8 of its
+   * delay late (granularity grows with the distance), beyond any fixed tolerance.
+   */
+  lateSlack?: number;
 }
 
 /** Thrown inside the executor when a line fails. */
@@ -379,7 +385,7 @@ class Executor {
     const p = (ev.body as { type: "packet"; packet: import("./ast.ts").PacketSpec }).packet;
     const tol = this.st.tolerance;
     const lo = t === undefined ? -Infinity : t - tol;
-    const hi = t === undefined ? this.now + 600_000_000 : t + tol;
+    const hi = t === undefined ? this.now + 600_000_000 : t + tol + Math.round((this.opts.lateSlack ?? 0) * Math.max(0, t - this.last));
     if (this.queue.length === 0) this.advance(hi, true);
     const q = this.queue.shift();
     if (!q) throw new LineFailure(ev, `expected a packet at ${t === undefined ? "any time" : sec(t)}, the stack sent nothing by ${sec(hi)}`);
