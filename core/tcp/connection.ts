@@ -997,10 +997,13 @@ export class TcpConnection {
       return false;
     }
     const acked = seqGt(ack, this.sndUna) ? seqDiff(ack, this.sndUna) : 0;
-    // Window update (RFC 9293 3.10.7.4: SND.WL1 / SND.WL2).
+    // Window update (RFC 9293 3.10.7.4: SND.WL1 / SND.WL2), widened like Linux's
+    // tcp_may_update_window: an ACK that advances SND.UNA also updates the window even when it
+    // rides on an older SEG.SEQ (a retransmission of the peer's), else after peer-side loss we
+    // keep a stale window and send beyond what the peer can take (seen against Linux over TUN).
     const wnd = h.window << this.sndWscale;
     let windowChanged = false;
-    if (seqLt(this.sndWl1, h.seq) || (this.sndWl1 === h.seq && seqLe(this.sndWl2, ack))) {
+    if (acked > 0 || seqLt(this.sndWl1, h.seq) || (this.sndWl1 === h.seq && seqLe(this.sndWl2, ack))) {
       if (seqGe(ack, this.sndUna)) {
         windowChanged = wnd !== this.sndWnd;
         this.sndWnd = wnd;
