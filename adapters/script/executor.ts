@@ -43,6 +43,8 @@ export interface RunOptions {
    * delay late (granularity grows with the distance), beyond any fixed tolerance.
    */
   lateSlack?: number;
+  /** Added to the script's tolerance, both ways (real kernels: a few jiffies of timer granularity). */
+  extraToleranceUsecs?: number;
 }
 
 /** Thrown inside the executor when a line fails. */
@@ -274,7 +276,7 @@ class Executor {
       scriptAddress: st.scriptAddress,
       bindPort: st.bindPort,
       scriptPort: st.scriptPort,
-      toleranceUsecs: st.tolerance,
+      toleranceUsecs: st.tolerance + (opts.extraToleranceUsecs ?? 0),
       defaultWindow: 65535,
     });
   }
@@ -383,7 +385,7 @@ class Executor {
 
   private expect(ev: ScriptEvent, t: number | undefined): void {
     const p = (ev.body as { type: "packet"; packet: import("./ast.ts").PacketSpec }).packet;
-    const tol = this.st.tolerance;
+    const tol = this.st.tolerance + (this.opts.extraToleranceUsecs ?? 0);
     const lo = t === undefined ? -Infinity : t - tol;
     const hi = t === undefined ? this.now + 600_000_000 : t + tol + Math.round((this.opts.lateSlack ?? 0) * Math.max(0, t - this.last));
     if (this.queue.length === 0) this.advance(hi, true);
@@ -391,7 +393,7 @@ class Executor {
     if (!q) throw new LineFailure(ev, `expected a packet at ${t === undefined ? "any time" : sec(t)}, the stack sent nothing by ${sec(hi)}`);
     let diffs: string[];
     try {
-      diffs = this.world.matchOutbound(p, q.bytes);
+      diffs = this.world.matchOutbound(p, q.bytes, t === undefined ? 0 : q.time - t);
     } catch (e) {
       if (e instanceof ScriptError) throw new LineFailure(ev, e.message);
       throw e;

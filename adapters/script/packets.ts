@@ -294,7 +294,7 @@ export class ScriptWorld {
    * Matches a packet the stack sent against a `>` line. Returns the list of differences
    * (empty when it matches). Captures what the line names (the stack's ISN, key, nonces).
    */
-  matchOutbound(p: PacketSpec, bytes: Uint8Array): string[] {
+  matchOutbound(p: PacketSpec, bytes: Uint8Array, latenessUs = 0): string[] {
     const diffs: string[] = [];
     const r = parsePacket(bytes);
     if (!r.ok) return [`the stack sent a malformed packet: ${r.error.reason} (${r.error.detail})`];
@@ -335,11 +335,11 @@ export class ScriptWorld {
     if (p.seq && tcp.payload.length !== p.seq.len) diffs.push(`payload length: expected ${p.seq.len}, actual ${tcp.payload.length}`);
     if (p.ack !== undefined && (h.flags & TCP_ACK) !== 0 && h.ack >>> 0 !== p.ack >>> 0) diffs.push(`ack: expected ${p.ack}, actual ${h.ack >>> 0}`);
     if (p.win !== undefined && h.window !== p.win) diffs.push(`window: expected ${p.win}, actual ${h.window}`);
-    if (p.options) this.matchOptions(p, p.options, bytes, tcpOffset, tcp, sf, diffs);
+    if (p.options) this.matchOptions(p, p.options, bytes, tcpOffset, tcp, sf, diffs, latenessUs);
     return diffs;
   }
 
-  private matchOptions(p: PacketSpec, spec: OptionSpec[], bytes: Uint8Array, tcpOffset: number, tcp: TcpSegment, sf: ScriptSubflow, diffs: string[]): void {
+  private matchOptions(p: PacketSpec, spec: OptionSpec[], bytes: Uint8Array, tcpOffset: number, tcp: TcpSegment, sf: ScriptSubflow, diffs: string[], latenessUs: number): void {
     const h = tcp.header;
     const o = h.options;
     // Kind sequence (NOP/EOL only when the line names them).
@@ -377,7 +377,8 @@ export class ScriptWorld {
           else {
             const rel = (ts.val - this.tsOffset) >>> 0;
             const tolMs = Math.ceil(this.o.toleranceUsecs / 1000) + 1;
-            const d = (rel - s.val) | 0;
+            // A packet sent later than scripted (within the allowed lateness) has a later TS.
+            const d = (rel - s.val - Math.round(latenessUs / 1000)) | 0;
             if (Math.abs(d) > tolMs) diffs.push(`TS val: expected ${s.val} (+-${tolMs} ms), actual ${rel}`);
           }
           if (ts.ecr >>> 0 !== s.ecr >>> 0) diffs.push(`TS ecr: expected ${s.ecr}, actual ${ts.ecr >>> 0}`);
