@@ -87,6 +87,8 @@ interface Announce {
   retries: number;
   nextAt: number;
   sentOn: number;
+  /** Its time came: goes on the next segment with room. */
+  due: boolean;
 }
 
 interface RemoteAddr {
@@ -195,6 +197,9 @@ export class MptcpConnection implements SubflowOwner {
     this.sndNxt = this.sendBuf.nxt64;
     this.sndMax = this.sndNxt;
     this.sndWndEdge = this.sndNxt + 65535n;
+    // The server requires checksums itself when configured so (A in its SYN/ACK); the client's
+    // A bit adds to it (requireChecksum). The client decides on the SYN/ACK.
+    if (role === "server" && config.checksum && config.mptcp) this.csum = true;
     this.sched = createScheduler(config.scheduler);
     this.pm = new FullMeshPathManager();
   }
@@ -429,7 +434,7 @@ export class MptcpConnection implements SubflowOwner {
     if (!Number.isInteger(id) || id < 1 || id > 255) throw new InvalidArgumentError(`bad address id ${id}`);
     const prev = this.announces.findIndex((a) => a.id === id);
     if (prev >= 0) this.announces.splice(prev, 1);
-    this.announces.push({ id, address, port, echoed: false, retries: 0, nextAt: now, sentOn: -1 });
+    this.announces.push({ id, address, port, echoed: false, retries: 0, nextAt: now, sentOn: -1, due: true });
     this.signalAck();
   }
 
@@ -598,7 +603,8 @@ export class MptcpConnection implements SubflowOwner {
       if (a.retries > this.config.pathManager.addAddrRetries) continue;
       const sf = this.pickSignalSubflow();
       if (sf) sf.needAck = true;
-      else a.nextAt = now + 100_000;
+      a.due = true;
+      a.nextAt = now + 100_000; // tried again if no segment had room for it
     }
     this.service(now);
   }
@@ -669,7 +675,12 @@ export class MptcpConnection implements SubflowOwner {
       if (d && d.type === "dss" && d.mapping && d.mapping.length === 0) this.onOption(sf, seg, d);
       return "accept";
     }
-    if (this.fellBack) return "accept";
+    if (this.fellBack) {
+      // Fallen back: only mappings still matter (the peer's infinite mapping, and the DSS of
+      // segments it sent before falling back).
+      for (const o of opts) if (o.type === "dss" && o.mapping) this.onOption(sf, seg, { type: "dss", dataFin: false, mapping: o.mapping });
+      return "accept";
+    }
     // ---- server: the third ACK (MP_CAPABLE with both keys), or MP_CAPABLE + data
     if (sf.initial && this.role === "server" && this.remoteKey === undefined) {
       const mpc = opts.find((o) => o.type === "mp_capable");
@@ -681,7 +692,7 @@ export class MptcpConnection implements SubflowOwner {
         this.c.MPCapableACKRX++;
         this.setRemoteKey(mpc.senderKey);
         this.confirmed = true;
-        if (mpc.flags & MPC_FLAG_A) this.csum = true;
+        // Checksums were decided by the SYN (A from the client) and the SYN/ACK (ours).
         if (mpc.dataLength !== undefined && seg.payload.length > 0) {
           sf.rxMap.install({ ssn: 1, dsn: this.remoteIdsn + 1n, length: mpc.dataLength, checksum: this.csum ? (mpc.checksum ?? 0) : -1, dataFin: false }, rel(sf, h.seq), seg.payload.length);
         }
@@ -767,10 +778,11 @@ export class MptcpConnection implements SubflowOwner {
         if (m) {
           const dsn = m.dsn64 ? m.dsn : expandSeq64(Number(m.dsn & 0xffffffffn), this.recvNext());
           if (m.length === 0) {
-            if (sf.infRel < 0 || sf.discarding) {
+            const at = m.ssn === 0 ? rel(sf, seg.header.seq) : m.ssn;
+            if (sf.infRel < 0 || sf.discarding || seqDiff(at, sf.infRel) > 0) {
               sf.discarding = false;
               this.c.InfiniteMapRx++;
-              sf.infRel = m.ssn === 0 ? rel(sf, seg.header.seq) : m.ssn;
+              sf.infRel = at;
               sf.infDsn = dsn;
               this.doFallback("infinite mapping");
             }
@@ -845,8 +857,8 @@ export class MptcpConnection implements SubflowOwner {
   /** The next data segment carries the infinite mapping. */
   private infPending = false;
   private pmPending = false;
-  /** Infinite mappings still to send after a local fallback. */
-  private infSignal = 0;
+  /** Relative SSN where our infinite mapping starts (-1: not sent yet). */
+  private infStartSsn = -1;
   /** After a rewind for MP_FAIL, subflow ACKs of earlier bytes say nothing at the data level. */
   private ackFloorSsn = -1;
 
@@ -946,12 +958,28 @@ export class MptcpConnection implements SubflowOwner {
       return;
     }
     while (len > 0) {
-      if (!this.isMptcp || sf.infRel >= 0) {
-        const base = sf.infRel >= 0 ? sf.infDsn + BigInt(seqDiff(r, sf.infRel)) : this.remoteIdsn + BigInt(r);
-        this.writeData(rb, base, data, off, len);
+      // Bytes from the infinite mapping's SSN on map 1:1 (RFC 8684 section 3.7); bytes before it
+      // (still in flight when it was sent) keep their own DSS mappings.
+      const before = sf.infRel >= 0 ? -seqDiff(r, sf.infRel) : 0;
+      if (sf.infRel >= 0 && before <= 0) {
+        this.writeData(rb, sf.infDsn + BigInt(-before), data, off, len);
         return;
       }
-      const n = sf.rxMap.translate(r, len);
+      if (!this.mp) {
+        this.writeData(rb, this.remoteIdsn + BigInt(r), data, off, len);
+        return;
+      }
+      const n = sf.rxMap.translate(r, before > 0 ? Math.min(len, before) : len);
+      if (n < 0 && !this.isMptcp) {
+        // Fallen back, bytes with no mapping before the peer's infinite mapping: not placeable
+        // (the peer sends that data again after its infinite mapping).
+        const skip = before > 0 ? Math.min(len, before) : len;
+        this.drop("NoMapping");
+        off += skip;
+        len -= skip;
+        r = (r + skip) >>> 0;
+        continue;
+      }
       if (n < 0) {
         this.c.DSSNoMatchTCP++;
         if (this.fallbackAllowed()) {
@@ -967,7 +995,14 @@ export class MptcpConnection implements SubflowOwner {
       }
       const dsn = (BigInt(sf.rxMap.dsnHi) << 32n) | BigInt(sf.rxMap.dsnLo);
       if (this.csum) {
-        const v = sf.rxMap.checksumFeed(r, data, off, n);
+        let v: number;
+        try {
+          v = sf.rxMap.checksumFeed(r, data, off, n);
+        } catch {
+          // Bytes that cannot be fed in mapping order (a mapping announced after some of its
+          // bytes were delivered: forged or contradictory input): treat as a failed checksum.
+          v = Refusal.ChecksumMismatch;
+        }
         if (v === 0) {
           if (sf.stageLen === 0) sf.stageDsn = dsn;
           sf.stage.push(data.slice(off, off + n));
@@ -1084,6 +1119,7 @@ export class MptcpConnection implements SubflowOwner {
     if (this.infPending) {
       this.infPending = false;
       meta.meta.inf = true;
+      this.infStartSsn = meta.meta.ssn;
       this.c.InfiniteMapTx++;
     }
     this.sndNxt += BigInt(n);
@@ -1166,11 +1202,11 @@ export class MptcpConnection implements SubflowOwner {
       return [inf];
     }
     if (this.fellBack) {
-      if (this.infSignal > 0 && !this.infPending && this.ackFloorSsn < 0 && sf.initial) {
-        this.infSignal--;
-        this.c.InfiniteMapTx++;
-        const d: Dss = { type: "dss", dataFin: false, mapping: { dsn: this.localIdsn + 1n, dsn64: true, ssn: 1, length: 0 } };
-        if (this.csum) d.mapping!.checksum = 0;
+      // Segments sent before the fallback keep their DSS mapping on retransmission, so the
+      // peer can still place them; nothing else carries MPTCP options any more.
+      if (meta && info.length > 0 && this.confirmed && (this.infStartSsn < 0 || seqDiff(meta.ssn, this.infStartSsn) < 0) && !(this.ackFloorSsn >= 0 && seqDiff(meta.ssn, this.ackFloorSsn) < 0)) {
+        const d: Dss = { type: "dss", dataFin: false, mapping: { dsn: meta.dsn, dsn64: true, ssn: meta.ssn, length: meta.len } };
+        if (this.csum) d.mapping!.checksum = meta.csum >= 0 ? meta.csum : 0;
         if (mptcpOptionLength(d) <= budget) return [d];
       }
       return undefined;
@@ -1186,7 +1222,7 @@ export class MptcpConnection implements SubflowOwner {
       sf.thirdAckSent = true;
       if (!this.confirmed && meta && meta.dsn === this.localIdsn + 1n && meta.ssn === 1) {
         const o: MptcpOption = { type: "mp_capable", version: 1, flags: this.mpcFlags(), senderKey: this.localKey, receiverKey: this.remoteKey, dataLength: meta.len };
-        if (this.csum) o.checksum = meta.csum;
+        if (this.csum) o.checksum = meta.csum >= 0 ? meta.csum : 0;
         return [o];
       }
     }
@@ -1205,7 +1241,7 @@ export class MptcpConnection implements SubflowOwner {
     }
     if (meta && info.length > 0) {
       dss.mapping = { dsn: meta.dsn, dsn64: true, ssn: meta.ssn, length: meta.len };
-      if (this.csum) dss.mapping.checksum = meta.csum;
+      if (this.csum) dss.mapping.checksum = meta.csum >= 0 ? meta.csum : 0;
     } else if (this.finSent && !this.finAcked && info.length === 0) {
       dss.dataFin = true;
       dss.mapping = { dsn: this.finDsn, dsn64: true, ssn: 0, length: 1 };
@@ -1240,11 +1276,12 @@ export class MptcpConnection implements SubflowOwner {
       }
       if (this.removes.length > 0 && room({ type: "remove_addr", addressIds: this.removes.slice(0, 8) })) this.removes.splice(0, 8);
       for (const a of this.announces) {
-        if (a.echoed || a.nextAt > this.curNow || a.retries > this.config.pathManager.addAddrRetries) continue;
+        if (a.echoed || (!a.due && a.nextAt > this.curNow) || a.retries > this.config.pathManager.addAddrRetries) continue;
         const o: MptcpOption = { type: "add_addr", echo: false, addressId: a.id, address: a.address, hmac: addAddrHmac(this.localKey, this.remoteKey!, a.id, a.address, a.port) };
         if (a.port !== undefined) o.port = a.port;
         if (!room(o)) break;
         a.retries++;
+        a.due = false;
         a.nextAt = this.curNow + this.config.pathManager.addAddrTimeoutUs;
         this.c.AddAddrTx++;
       }
@@ -1281,15 +1318,26 @@ export class MptcpConnection implements SubflowOwner {
   private doFallback(reason: string): void {
     if (this.fellBack || !this.mp) return;
     this.fellBack = true;
-    const sf = this.subflows[0];
-    if (sf && sf.infRel < 0) {
+    const live = this.liveSubflows;
+    const sf = live.length === 1 ? live[0]! : this.subflows[0];
+    // Receive side: with only the initial subflow ever, the peer's stream maps 1:1 from its
+    // IDSN + 1 (an explicit infinite mapping from the peer overrides this).
+    if (sf && sf.infRel < 0 && this.subflows.length === 1) {
       sf.infRel = 1;
       sf.infDsn = this.remoteIdsn + 1n;
     }
     this.rtxAt = OFF;
     this.reinject.length = 0;
-    // Tell the peer with an infinite mapping (our stream so far mapped 1:1 from IDSN + 1).
-    if (this.confirmed && this.c.Reinjections === 0) this.infSignal = 3;
+    // Send side (RFC 8684 section 3.7): the next new data segment carries an infinite mapping.
+    // After joins, data of other subflows may be missing at the peer: everything not DATA_ACKed
+    // is sent again under that mapping (earlier subflow ACKs then say nothing at data level).
+    if (this.confirmed && sf && !this.infPending) {
+      if (this.subflows.length > 1) {
+        this.sndNxt = this.sendBuf.una64;
+        this.ackFloorSsn = sf.sentRel;
+      }
+      this.infPending = true;
+    }
     this.push({ type: "fallback", reason });
     if (this.finQueued) for (const s of this.subflows) if (s.tcp.state !== "CLOSED") s.tcp.shutdown();
   }

@@ -34,6 +34,16 @@ const cmd: fc.Arbitrary<Cmd> = fc.oneof(
   fc.record({ t, k: fc.constant("link" as const), path: fc.constantFrom<0 | 1>(0, 1), up: fc.boolean() }),
 );
 
+/** Prints the failure of a run when MPTCP_TEST_DEBUG is set (fast-check only reports the input). */
+function debugged(f: () => void): void {
+  try {
+    f();
+  } catch (e) {
+    if (process.env.MPTCP_TEST_DEBUG) console.log("RUN FAILED:", (e as Error).message);
+    throw e;
+  }
+}
+
 function misuse(f: () => void): void {
   try {
     f();
@@ -45,7 +55,7 @@ function misuse(f: () => void): void {
 describe("mptcp model (fast-check)", () => {
   it("random command sequences keep the invariants", () => {
     fc.assert(
-      fc.property(fc.array(cmd, { maxLength: 16 }), fc.integer({ min: 1, max: 1000 }), (cmds, seed) => {
+      fc.property(fc.array(cmd, { maxLength: 16 }), fc.integer({ min: 1, max: 1000 }), (cmds, seed) => debugged(() => {
         const link = { rateBps: 50e6, delayUs: 3_000, queueBytes: 200_000 };
         const sc = scenario({ paths: [link, link], seed, clientFlags: [{}, { subflow: false }], clientConfig: { pathManager: PM }, serverConfig: { pathManager: PM } });
         const src = sourceBytes(4 << 20);
@@ -136,7 +146,7 @@ describe("mptcp model (fast-check)", () => {
             assert.equal(got[1 - i], written[i], `all of side ${i}'s bytes delivered`);
           }
         }
-      }),
+      })),
       { numRuns: Number(process.env.MODEL_RUNS ?? 40), seed: Number(process.env.MODEL_SEED ?? 42) },
     );
   });
