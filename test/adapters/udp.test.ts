@@ -214,3 +214,27 @@ test(`cli (${runtimeName}): MPTCP between two instances over UDP, two paths each
     stop(srv);
   }
 });
+
+test(`cli (${runtimeName}): a server without --once serves connection after connection, one JSON line each, and exits 0 on SIGTERM`, async () => {
+  const port = await freeUdpPort("127.0.0.1");
+  let srv: ReturnType<typeof start> | undefined;
+  try {
+    srv = start(cliArgv(["server", "--udp", `127.0.0.1:${port}`, "--port", String(port), "--sink", "--json", "--no-mptcp"]));
+    await srv.waitFor(/listening on port/);
+    for (const n of [1000, 70_000, 5]) {
+      const c = await start(cliArgv(["client", "--udp", "127.0.0.1", "--connect", `127.0.0.1:${port}`, "--no-mptcp", "--send", String(n), "--json", "--timeout", "20"])).done;
+      assert.equal(c.code, 0, c.stderr);
+      assert.equal(lastJson(c.stdout).bytesReceived, 0, "a sink sends nothing");
+    }
+    await srv.waitFor(/(server: completed[^]*){3}/);
+    process.kill(srv.child.pid!, "SIGTERM");
+    const s = await srv.done;
+    assert.equal(s.code, 0, `exit ${s.code} signal ${s.signal}: ${s.stderr}`);
+    const lines = s.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(lines.map((l) => l.bytesReceived), [1000, 70_000, 5]);
+    assert.ok(lines.every((l) => l.ok === true && l.sha256Received !== undefined));
+    assert.equal(lines[1]!.sha256Received, sha(patternBytes(70_000)));
+  } finally {
+    stop(srv);
+  }
+});
