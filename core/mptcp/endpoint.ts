@@ -336,6 +336,9 @@ export class Endpoint {
         if (this.byToken.get(c.localToken) === c) this.byToken.delete(c.localToken);
         for (const sf of c.subflows) this.ctx.unregister(c, sf);
         this.pendingAccept.delete(c);
+        // WASM kernels hold memory outside the JS heap: free it (the TS twins are left to the GC,
+        // so a caller holding the connection can still read what was not read yet).
+        if (c.config.kernels !== "ts") c.dispose();
         return false;
       }
       return true;

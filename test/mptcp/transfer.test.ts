@@ -56,6 +56,13 @@ describe("mptcp over the simulator", () => {
     });
   }
 
+  it("2 subflows with the WASM data-plane kernels (receive ring, send buffer, DSS tables), 16 MiB each way", () => {
+    const sc = scenario({ paths: paths(2), seed: 12, clientConfig: { pathManager: PM, kernels: "wasm" }, serverConfig: { pathManager: PM, kernels: "wasm" } });
+    const r = transfer(sc, { up: 16 * MiB, down: 16 * MiB });
+    assert.ok(r.okA && r.okB, `up ${r.receivedA} down ${r.receivedB}`);
+    assert.equal(r.clientConn!.stats().subflows.length, 2);
+  });
+
   it("a path fails mid-transfer without FIN: its data is re-sent on the other path", () => {
     const sc = scenario({ paths: paths(2), seed: 7, clientConfig: { pathManager: PM }, serverConfig: { pathManager: PM } });
     sc.sim.at(500_000, () => sc.paths[0]!.setUp(false));
