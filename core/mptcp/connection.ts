@@ -126,6 +126,8 @@ export class MptcpConnection implements SubflowOwner {
   private readonly sendBuf: SendBuffer;
   private recvBuf: ReceiveBuffer | undefined;
   private sndNxt: bigint;
+  /** Mirror of sendBuf.una64 (oldest byte not DATA_ACKed), kept to avoid a bigint per packet. */
+  private una: bigint;
   private sndMax: bigint;
   private sndWndEdge: bigint;
   private readonly reinject: TxMeta[] = [];
@@ -195,6 +197,7 @@ export class MptcpConnection implements SubflowOwner {
     this.localIdsn = km.idsn;
     this.sendBuf = createSendBuffer({ initialDsn: (this.localIdsn + 1n) & 0xffffffffffffffffn, capacity: Math.min(INITIAL_BUFFER, config.sendBufferSize) }, config.kernels);
     this.sndNxt = this.sendBuf.nxt64;
+    this.una = this.sndNxt;
     this.sndMax = this.sndNxt;
     this.sndWndEdge = this.sndNxt + 65535n;
     // The server requires checksums itself when configured so (A in its SYN/ACK); the client's
@@ -771,7 +774,7 @@ export class MptcpConnection implements SubflowOwner {
           if (this.role === "server" && this.remoteKey === undefined) return;
         }
         if (o.dataAck !== undefined) {
-          const ack = o.ack64 ? o.dataAck : expandSeq64(Number(o.dataAck & 0xffffffffn), this.sendBuf.una64);
+          const ack = o.ack64 ? o.dataAck : expandSeq64(Number(o.dataAck & 0xffffffffn), this.una);
           this.onDataAck(sf, ack, seg.header.window);
         }
         const m = o.mapping;
@@ -839,7 +842,7 @@ export class MptcpConnection implements SubflowOwner {
         if (this.liveSubflows.length <= 1 && !this.fellBack) {
           // Answer with the infinite mapping and continue as TCP (RFC 8684 section 3.7): the
           // data from the failed DSN on is sent again, mapped 1:1 from the next subflow byte.
-          const una = this.sendBuf.una64;
+          const una = this.una;
           const from = o.dsn < una ? una : o.dsn > this.sndNxt ? this.sndNxt : o.dsn;
           this.sndNxt = from;
           this.infPending = true;
@@ -913,7 +916,7 @@ export class MptcpConnection implements SubflowOwner {
       this.drop("DataAckBeyondSent");
       return;
     }
-    const una = this.sendBuf.una64;
+    const una = this.una;
     if (ack >= una) {
       const edge = ack + BigInt(rawWindow * 2 ** sf.peerWscale);
       if (edge > this.sndWndEdge) this.sndWndEdge = edge;
@@ -921,6 +924,7 @@ export class MptcpConnection implements SubflowOwner {
     if (ack > una) {
       const rel = ack > this.sendBuf.nxt64 ? this.sendBuf.nxt64 : ack;
       const n = this.sendBuf.ack(rel);
+      this.una = this.sendBuf.una64;
       if (n > 0) {
         this.bytesAckedTotal += n;
         this.rtxBackoff = 0;
@@ -1084,7 +1088,7 @@ export class MptcpConnection implements SubflowOwner {
     if (!(ts === "ESTABLISHED" || ts === "CLOSE_WAIT" || (!this.isMptcp && (ts === "FIN_WAIT_1" || ts === "LAST_ACK" || ts === "CLOSING")))) return undefined;
     if (this.isMptcp && !this.sched.allowed(sf, this.subflows)) return undefined;
     // 1. data of a dead or stalled subflow (connection-level retransmission)
-    const una = this.reinject.length > 0 ? this.sendBuf.una64 : 0n;
+    const una = this.reinject.length > 0 ? this.una : 0n;
     while (this.isMptcp && this.reinject.length > 0) {
       const r = this.reinject[0]!;
       const end = r.dsn + BigInt(r.len);
@@ -1129,7 +1133,7 @@ export class MptcpConnection implements SubflowOwner {
   }
 
   private takeData(sf: Subflow, dsn: bigint, n: number): { data: Uint8Array; meta: TxMeta } {
-    const off = Number(dsn - this.sendBuf.una64);
+    const off = Number(dsn - this.una);
     const got = this.sendBuf.readAt(off, this.scratch, 0, n);
     const data = this.scratch.subarray(0, Math.max(0, got));
     const meta: TxMeta = { dsn, len: data.length, ssn: sf.sentRel, csum: -1 };
@@ -1150,8 +1154,9 @@ export class MptcpConnection implements SubflowOwner {
       // Fallback: the subflow-level ACK is the data-level one.
       const m = meta as TxMeta;
       const end = m.dsn + BigInt(m.len);
-      if (end > this.sendBuf.una64) {
+      if (end > this.una) {
         const n = this.sendBuf.ack(end > this.sendBuf.nxt64 ? this.sendBuf.nxt64 : end);
+        this.una = this.sendBuf.una64;
         if (n > 0) {
           this.bytesAckedTotal += n;
           if (this.writeBlocked) {
@@ -1333,7 +1338,7 @@ export class MptcpConnection implements SubflowOwner {
     // is sent again under that mapping (earlier subflow ACKs then say nothing at data level).
     if (this.confirmed && sf && !this.infPending) {
       if (this.subflows.length > 1) {
-        this.sndNxt = this.sendBuf.una64;
+        this.sndNxt = this.una;
         this.ackFloorSsn = sf.sentRel;
       }
       this.infPending = true;
@@ -1363,7 +1368,7 @@ export class MptcpConnection implements SubflowOwner {
   }
 
   private reinjectFrom(sf: Subflow): void {
-    const una = this.sendBuf.una64;
+    const una = this.una;
     for (const m of sf.unacked(una)) this.reinject.push({ dsn: m.dsn, len: m.len, ssn: 0, csum: -1 });
     this.reinject.sort((a, b) => (a.dsn < b.dsn ? -1 : a.dsn > b.dsn ? 1 : 0));
   }
@@ -1380,7 +1385,7 @@ export class MptcpConnection implements SubflowOwner {
       this.doFallback("no DATA_ACK from the peer");
       return;
     }
-    const una = this.sendBuf.una64;
+    const una = this.una;
     const sent = this.sndNxt - una;
     if (sent > 0n) {
       const len = Number(sent > 65536n ? 65536n : sent);
