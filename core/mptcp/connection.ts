@@ -1146,6 +1146,8 @@ export class MptcpConnection implements SubflowOwner {
 
   sfAcked(sf: Subflow, meta: unknown): void {
     sf.progress = true;
+    sf.noProgressRtos = 0;
+    sf.reinjected = false;
     if (sf.stale) {
       sf.stale = false;
       this.c.SubflowRecover++;
@@ -1351,18 +1353,29 @@ export class MptcpConnection implements SubflowOwner {
     this.push({ type: "subflowEstablished", subflow: sf.id, localId: sf.localId, remoteId: sf.remoteId, backup: sf.backup });
   }
 
+  /**
+   * After an RTO of a subflow that made no progress: its unacknowledged data is re-sent on the
+   * others at once (Linux: the MPTCP-level retransmission); after `staleRetrans` RTOs without
+   * progress (Linux stale_loss_cnt, 4) the scheduler stops giving it new data.
+   */
   private checkStale(now: number, sf: Subflow): void {
     const rto = sf.tcp.stats().rtoExpiries;
-    if (rto > sf.rtoSeen) {
-      sf.rtoSeen = rto;
-      if (!sf.progress || sf.stale) {
-        if (!sf.stale) {
-          sf.stale = true;
-          this.c.SubflowStale++;
-          this.reinjectFrom(sf);
-        }
-      }
+    if (rto <= sf.rtoSeen) return;
+    const n = rto - sf.rtoSeen;
+    sf.rtoSeen = rto;
+    if (sf.progress) {
       sf.progress = false;
+      sf.noProgressRtos = 0;
+      sf.reinjected = false;
+    }
+    sf.noProgressRtos += n;
+    if (!sf.reinjected) {
+      sf.reinjected = true;
+      this.reinjectFrom(sf);
+    }
+    if (!sf.stale && sf.noProgressRtos >= this.config.staleRetrans) {
+      sf.stale = true;
+      this.c.SubflowStale++;
     }
     void now;
   }

@@ -78,6 +78,8 @@ export class Subflow implements TcpUpperLayer {
   // -- liveness
   stale = false;
   rtoSeen = 0;
+  noProgressRtos = 0;
+  reinjected = false;
   progress = false;
   // -- signalling to send
   prioPending: boolean | undefined;
