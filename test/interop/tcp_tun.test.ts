@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { TunError, TunGroup } from "../../adapters/tun/tun.ts";
 import { cliArgv, lastJson, root, runtimeName, start, stop } from "../adapters/cli_helpers.ts";
 import type { CliRun } from "../adapters/cli_helpers.ts";
-import { cpuTicks, interopSkip, knownBugSkip, requireInterop, sh, withNetns } from "./netns.ts";
+import { cpuTicks, interopSkip, requireInterop, sh, withNetns } from "./netns.ts";
 import type { Netns } from "./netns.ts";
 
 const PY_SERVER = join(root, "test", "interop", "echo_server.py");
@@ -122,17 +122,12 @@ test(`interop tcp (${runtimeName}): our sender loses 2% of its packets (--loss) 
   });
 });
 
-// Found by this suite (reported to the lead): core/tcp updates SND.WND only by RFC 9293's
-// SND.WL1/WL2 test, so an ACK that advances SND.UNA on a segment with an old SEG.SEQ (Linux
-// retransmitting data below our RCV.NXT) moves SND.UNA but keeps the old window: SND.UNA +
-// SND.WND then lies beyond the peer's advertised right edge, and we send past it (seen: window
-// right edge 5638089, segment 5637065..5638513). Linux drops the data and, since SND.NXT is now
-// beyond its window, every later ACK of ours as unacceptable (tcp_sequence) without reading its
-// ACK field: both sides retransmit forever (3 runs of 3 stalled; the app timeout resets).
-// Linux's tcp_may_update_window also takes any ACK that advances snd_una.
-const WINDOW_UPDATE_BUG = "core/tcp: window not updated by an ACK that advances SND.UNA on an old SEG.SEQ, data sent beyond the peer's window";
-
-test(`interop tcp (${runtimeName}): loss in the kernel's direction (tbf drops) while the kernel's receive window is tight`, { skip: knownBugSkip(WINDOW_UPDATE_BUG) }, async () => {
+// Found by this suite: core/tcp updated SND.WND only by RFC 9293's SND.WL1/WL2 test, so an ACK
+// that advanced SND.UNA on a segment with an old SEG.SEQ (Linux retransmitting data below our
+// RCV.NXT) kept the old window; SND.UNA + SND.WND then lay beyond the peer's right edge, we sent
+// past it, and Linux discarded that data and every later ACK of ours (SEQ beyond its window):
+// both sides retransmitted forever. Fixed in 9e4f652 (Linux's tcp_may_update_window rule).
+test(`interop tcp (${runtimeName}): loss in the kernel's direction (tbf drops) while the kernel's receive window is tight`, { skip }, async () => {
   requireInterop();
   await withNetns("loss", async (ns) => {
     ns.addTun("tun0", ["198.18.0.1/24"]);
