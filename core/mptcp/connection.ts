@@ -40,7 +40,7 @@ import { dssChecksum } from "../wire/checksum.ts";
 import { ipEquals } from "../wire/ip.ts";
 import { mptcpOptionLength } from "../wire/mptcp.ts";
 import { expandSeq64, seqDiff } from "../wire/seq.ts";
-import { MPC_FLAG_A, MPC_FLAG_B, MPC_FLAG_C, MPC_FLAG_H, TCP_ACK, TCP_RST, TCP_SYN } from "../wire/types.ts";
+import { MPC_FLAG_A, MPC_FLAG_B, MPC_FLAG_C, MPC_FLAG_H, MPRST_FLAG_T, TCP_ACK, TCP_RST, TCP_SYN } from "../wire/types.ts";
 import type { Dss, IpAddress, MptcpOption, TcpSegment } from "../wire/types.ts";
 import { createScheduler } from "../scheduler/index.ts";
 import type { Scheduler } from "../scheduler/index.ts";
@@ -636,7 +636,10 @@ export class MptcpConnection implements SubflowOwner {
     if (!this.mp) return "accept";
     if (h.flags & TCP_RST) {
       for (const o of opts) {
-        if (o.type === "mp_tcprst") this.c.MPRstRx++;
+        if (o.type === "mp_tcprst") {
+          this.c.MPRstRx++;
+          sf.peerRst = { reason: o.reason, transient: (o.flags & MPRST_FLAG_T) !== 0 };
+        }
         if (o.type === "mp_fastclose") this.onFastclose(o.receiverKey);
       }
       return "accept";
@@ -1286,7 +1289,15 @@ export class MptcpConnection implements SubflowOwner {
         if (a.echoed || (!a.due && a.nextAt > this.curNow) || a.retries > this.config.pathManager.addAddrRetries) continue;
         const o: MptcpOption = { type: "add_addr", echo: false, addressId: a.id, address: a.address, hmac: addAddrHmac(this.localKey, this.remoteKey!, a.id, a.address, a.port) };
         if (a.port !== undefined) o.port = a.port;
-        if (!room(o)) break;
+        if (!room(o)) {
+          // Linux drops the other suboptions of a pure ACK that carries an ADD_ADDR when they
+          // do not fit together (the DATA_ACK goes again on the next segment).
+          const l = mptcpOptionLength(o);
+          if (out.length !== 1 || out[0] !== dss || dss.mapping || l > budget) break;
+          out.length = 0;
+          used = l;
+          out.push(o);
+        }
         a.retries++;
         a.due = false;
         a.nextAt = this.curNow + this.config.pathManager.addAddrTimeoutUs;
@@ -1576,7 +1587,7 @@ export class MptcpConnection implements SubflowOwner {
     const r: SubflowCloseReason = sf.closedReason ?? (reason === "normal" ? "normal" : reason === "timeout" ? "timeout" : reason === "aborted" ? "aborted" : "reset");
     sf.closedReason = r;
     this.ctx.unregister(this, sf);
-    this.push({ type: "subflowClosed", subflow: sf.id, reason: r });
+    this.push(sf.peerRst ? { type: "subflowClosed", subflow: sf.id, reason: r, peerResetReason: sf.peerRst.reason, transient: sf.peerRst.transient } : { type: "subflowClosed", subflow: sf.id, reason: r });
     if (this.isMptcp && this.st !== "CLOSED") this.reinjectFrom(sf);
     if (sf.stale) sf.stale = false;
     if (this.st !== "CLOSED" && this.liveSubflows.length === 0) {

@@ -88,6 +88,8 @@ export class Subflow implements TcpUpperLayer {
   fastclose = false;
   needAck = false;
   killReason: SubflowCloseReason | undefined;
+  /** MP_TCPRST received with the peer's RST. */
+  peerRst: { reason: number; transient: boolean } | undefined;
   closedReason: SubflowCloseReason | undefined;
   dataBytesSent = 0;
 

@@ -187,7 +187,15 @@ export type MptcpEvent =
   | { type: "established"; mptcp: boolean }
   | { type: "fallback"; reason: string }
   | { type: "subflowEstablished"; subflow: number; localId: number; remoteId: number; backup: boolean }
-  | { type: "subflowClosed"; subflow: number; reason: SubflowCloseReason }
+  | {
+      type: "subflowClosed";
+      subflow: number;
+      reason: SubflowCloseReason;
+      /** MP_TCPRST reason code the peer gave with its RST (0 unspecified .. 6 middlebox), if any. */
+      peerResetReason?: number;
+      /** The peer's MP_TCPRST had the T (transient) flag. */
+      transient?: boolean;
+    }
   | { type: "addressAnnounced"; id: number; address: IpAddress; port?: number }
   | { type: "addressRemoved"; id: number }
   | { type: "priorityChanged"; subflow: number; backup: boolean }

@@ -102,3 +102,35 @@ describe("mptcp lifecycle", () => {
     assert.ok(c.subflows.every((x) => x.dataBytesSent > 0 && x.retransSegments > 0));
   });
 });
+
+describe("mptcp lifecycle: joins, ports, IPv6", () => {
+  it("a join whose SYN/ACK never comes is given up after the join timeout", () => {
+    const sc = scenario({ paths: [LINK, LINK], clientConfig: { pathManager: PM, joinTimeoutUs: 500_000 }, serverConfig: { pathManager: PM } });
+    sc.paths[1]!.addMiddlebox(
+      new FunctionBox("drop-join-synack", (p) => {
+        const r = parsePacket(p);
+        return r.ok && r.value.tcp.header.options.mptcp.some((o) => o.type === "mp_join_synack") ? [] : [p];
+      }),
+    );
+    const r = transfer(sc, { up: 16 * MiB, down: 16 * MiB });
+    assert.ok(r.okA && r.okB);
+    assert.ok(r.clientEvents.some((e) => e.type === "subflowClosed" && e.reason === "join_failed"));
+    assert.equal(r.clientConn!.stats().subflows.filter((x) => x.dataBytesSent > 0).length, 1);
+  });
+
+  it("ADD_ADDR with a port: the client joins the announced address and port", () => {
+    const SERVER2 = new Uint8Array([198, 18, 101, 1]);
+    const sc = scenario({ paths: [LINK], serverExtra: [{ address: SERVER2 }], clientConfig: { pathManager: { ...PM, addAddrAccepted: 1 } }, serverConfig: { pathManager: PM } });
+    sc.sim.at(50_000, (now) => {
+      sc.server.endpoint.connections[0]!.announceAddress(now, 2, SERVER2, 6000);
+      sc.sim.poke(sc.server);
+    });
+    const r = transfer(sc, { up: 8 * MiB, down: 8 * MiB });
+    assert.ok(r.okA && r.okB);
+    assert.ok(r.clientEvents.some((e) => e.type === "addressAnnounced" && e.port === 6000));
+    const subs = r.clientConn!.stats().subflows;
+    assert.equal(subs.length, 2);
+    assert.equal(subs[1]!.remoteAddress, "198.18.101.1:6000");
+    assert.ok(subs[1]!.dataBytesSent > 0);
+  });
+});

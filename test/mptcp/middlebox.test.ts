@@ -137,6 +137,7 @@ describe("mptcp through middleboxes", () => {
     assert.equal(s.counters.MPFailTx, 1);
     assert.equal(s.counters.MPRstTx, 1);
     assert.ok(r.serverEvents.some((e) => e.type === "subflowClosed" && e.reason === "mp_fail"));
+    assert.ok(r.clientEvents.some((e) => e.type === "subflowClosed" && e.peerResetReason === 6), "MP_TCPRST reason 6 (middlebox interference)");
     assert.equal(c.mptcp, true);
     assert.ok(c.counters.ReinjectedBytes > 0);
   });

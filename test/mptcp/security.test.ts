@@ -85,6 +85,7 @@ describe("mptcp security", () => {
     assert.ok(s.counters.MPJoinAckHMacFailure >= 1);
     assert.ok(s.counters.MPRstTx >= 1);
     assert.equal(r.clientConn!.stats().subflows.filter((x) => x.dataBytesSent > 0).length, 1);
+    assert.ok(r.clientEvents.some((e) => e.type === "subflowClosed" && e.peerResetReason === 1), "MP_TCPRST reason 1 (MPTCP error)");
     assert.ok(replay && replay.length === 20);
   });
 
