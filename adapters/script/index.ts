@@ -12,3 +12,5 @@ export { addressPlus, parseShellCommand } from "./shell.ts";
 export * from "./sut.ts";
 export { TcpSut, tcpSutFactory } from "./tcp_sut.ts";
 export { MptcpSut, mptcpSutFactory } from "./mptcp_sut.ts";
+export { runScriptFiles } from "./cli.ts";
+export type { ScriptFilesReport } from "./cli.ts";

@@ -4,7 +4,7 @@
 // reason, so a corpus script that passes is evidence and not an artefact of a lax matcher.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { combinedFactory, mptcpSutFactory, parseScript, parseShellCommand, runScriptText, ScriptSyntaxError, tcpSutFactory } from "../../adapters/script/index.ts";
+import { combinedFactory, mptcpSutFactory, parseScript, parseShellCommand, runScriptFiles, runScriptText, ScriptSyntaxError, tcpSutFactory } from "../../adapters/script/index.ts";
 import { parseIpText } from "../../core/wire/ip.ts";
 
 const factory = combinedFactory(tcpSutFactory, mptcpSutFactory);
@@ -194,5 +194,26 @@ describe("shell helper forms", () => {
       assert.ok(!r.ok, c);
       assert.ok(r.error.length > 10);
     }
+  });
+});
+
+describe("runScriptFiles (for `mptcp script FILE...`)", () => {
+  it("runs files through an injected reader and sums up", () => {
+    const files: Record<string, string> = {
+      "ok.pkt": TCP_SERVER,
+      "bad.pkt": TCP_SERVER + "+0 > . 1:1(0) ack 1\n",
+      "mp.pkt": "0 socket(..., SOCK_STREAM, IPPROTO_MPTCP) = 3\n",
+    };
+    const r = runScriptFiles(Object.keys(files), (f) => files[f]!, tcpSutFactory);
+    assert.equal(r.exitCode, 1);
+    assert.deepEqual(r.results.map((x) => x.status), ["pass", "fail", "skip"]);
+    assert.match(r.text, /^PASS ok\.pkt$/m);
+    assert.match(r.text, /^FAIL bad\.pkt$/m);
+    assert.match(r.text, /1 passed, 1 failed, 1 skipped$/);
+    const missing = runScriptFiles(["nope.pkt"], () => {
+      throw new Error("ENOENT");
+    }, tcpSutFactory);
+    assert.equal(missing.exitCode, 1);
+    assert.match(missing.text, /nope\.pkt: ENOENT/);
   });
 });
