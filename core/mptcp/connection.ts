@@ -37,7 +37,7 @@ import type { ReceiveBuffer, SendBuffer } from "../kernels/types.ts";
 import { TcpConnection } from "../tcp/connection.ts";
 import type { TcpOutgoingInfo, TcpState, TcpVerdict } from "../tcp/types.ts";
 import { dssChecksum } from "../wire/checksum.ts";
-import { ipEquals } from "../wire/ip.ts";
+import { formatIp, ipEquals } from "../wire/ip.ts";
 import { mptcpOptionLength } from "../wire/mptcp.ts";
 import { expandSeq64, seqDiff } from "../wire/seq.ts";
 import { MPC_FLAG_A, MPC_FLAG_B, MPC_FLAG_C, MPC_FLAG_H, MPRST_FLAG_T, TCP_ACK, TCP_RST, TCP_SYN } from "../wire/types.ts";
@@ -1627,6 +1627,6 @@ function rel(sf: Subflow, seq: number): number {
 }
 
 function fmt(a: IpAddress): string {
-  return a.length === 4 ? a.join(".") : Array.from(a, (b) => b.toString(16).padStart(2, "0")).join("");
+  return a.length === 4 ? formatIp(a) : `[${formatIp(a)}]`;
 }
 

@@ -15,9 +15,13 @@ export { sourceBytes };
 export const SERVER = new Uint8Array([198, 18, 100, 1]);
 export const PORT = 5001;
 
-export function clientAddr(i: number): Uint8Array {
+export function clientAddr(i: number, v6 = false): Uint8Array {
+  if (v6) return Uint8Array.from([0x20, 0x01, 0, 2, 0, 0, 0, i + 1, 0, 0, 0, 0, 0, 0, 0, 1]); // 2001:2:0:<i+1>::1
   return new Uint8Array([198, 18, i + 1, 1]);
 }
+
+/** 2001:2:0:100::1 */
+export const SERVER6 = Uint8Array.from([0x20, 0x01, 0, 2, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
 
 export interface Scenario {
   sim: Simulator;
@@ -26,6 +30,8 @@ export interface Scenario {
   router: Router;
   paths: Link[];
   serverLink: Link;
+  serverAddress: Uint8Array;
+  v6: boolean;
 }
 
 export function scenario(o: {
@@ -41,28 +47,32 @@ export function scenario(o: {
   latePaths?: number[];
   /** Extra server addresses (routed over the server link), e.g. announced with ADD_ADDR. */
   serverExtra?: Array<Partial<LocalAddressSpec> & { address: Uint8Array }>;
+  /** IPv6 addresses (2001:2:0:<path+1>::1 for the client, 2001:2:0:100::1 for the server). */
+  v6?: boolean;
 }): Scenario {
+  const v6 = o.v6 ?? false;
+  const serverAddress = v6 ? SERVER6 : SERVER;
   const seed = o.seed ?? 1;
   const sim = new Simulator({ seed });
   const n = o.paths.length;
   const addrs: LocalAddressSpec[] = [];
   for (let i = 0; i < n; i++) {
     if (o.latePaths?.includes(i)) continue;
-    addrs.push({ address: clientAddr(i), iface: i, subflow: i > 0, id: i + 1, ...(o.clientFlags?.[i] ?? {}) });
+    addrs.push({ address: clientAddr(i, v6), iface: i, subflow: i > 0, id: i + 1, ...(o.clientFlags?.[i] ?? {}) });
   }
   const client = new SimMptcpHost({ addresses: addrs, random: new SeededRandomSource(seed * 7 + 1), config: o.clientConfig, trustChecksums: o.trust });
-  const server = new SimMptcpHost({ addresses: [{ address: SERVER, iface: 0 }, ...(o.serverExtra ?? []).map((a) => ({ iface: 0, ...a }))], random: new SeededRandomSource(seed * 7 + 2), config: o.serverConfig, trustChecksums: o.trust });
+  const server = new SimMptcpHost({ addresses: [{ address: serverAddress, iface: 0 }, ...(o.serverExtra ?? []).map((a) => ({ iface: 0, ...a }))], random: new SeededRandomSource(seed * 7 + 2), config: o.serverConfig, trustChecksums: o.trust });
   const router = new Router("r", seed, false);
   const paths: Link[] = [];
   for (let i = 0; i < n; i++) {
-    router.addRoute(`198.18.${i + 1}.0/24`, i);
+    router.addRoute(v6 ? `2001:2:0:${i + 1}::/64` : `198.18.${i + 1}.0/24`, i);
     paths.push(sim.connect({ host: client, iface: i }, { host: router, iface: i }, o.paths[i]!, `path${i}`));
   }
-  router.addRoute("198.18.100.0/24", n);
+  router.addRoute(v6 ? "2001:2:0:100::/64" : "198.18.100.0/24", n);
   router.addRoute("198.18.101.0/24", n);
   const serverLink = sim.connect({ host: router, iface: n }, { host: server, iface: 0 }, o.serverLink ?? {}, "server");
   server.endpoint.listen(PORT);
-  return { sim, client, server, router, paths, serverLink };
+  return { sim, client, server, router, paths, serverLink, serverAddress, v6 };
 }
 
 export interface TransferResult {
@@ -163,7 +173,7 @@ export function transfer(sc: Scenario, o: { up: number; down: number; deadlineUs
     if (sc2) pump(now, sc2, false);
   };
   sim.at(0, (now) => {
-    cc = client.endpoint.connect(now, SERVER, PORT, { localAddress: clientAddr(0), config: o.connectConfig });
+    cc = client.endpoint.connect(now, sc.serverAddress, PORT, { localAddress: clientAddr(0, sc.v6), config: o.connectConfig });
   });
   const done = (): boolean => rcvA >= o.up && rcvB >= o.down && !!cc && !!sc2 && cc.peerClosed && sc2.peerClosed;
   const finished = sim.runUntilTrue(done, o.deadlineUs ?? 600_000_000);

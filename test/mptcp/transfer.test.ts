@@ -110,3 +110,16 @@ describe("mptcp over the simulator", () => {
     assert.ok(r.maxGapAt + r.maxGapUs > 500_000 || r.maxGapUs < 300_000);
   });
 });
+
+describe("mptcp over IPv6", () => {
+  it("2 subflows over IPv6, 16 MiB each way, byte-exact; a path failure is survived", () => {
+    const sc = scenario({ paths: paths(2), v6: true, seed: 13, clientConfig: { pathManager: PM }, serverConfig: { pathManager: PM } });
+    sc.sim.at(600_000, () => sc.paths[1]!.setUp(false));
+    const r = transfer(sc, { up: 16 * MiB, down: 16 * MiB });
+    assert.ok(r.okA && r.okB, `up ${r.receivedA} down ${r.receivedB}`);
+    const c = r.clientConn!.stats();
+    assert.equal(c.subflows.length, 2);
+    assert.ok(c.subflows.every((x) => x.dataBytesSent > 0));
+    assert.ok(c.subflows[0]!.localAddress.startsWith("[2001:2:0:1::1]:"), c.subflows[0]!.localAddress);
+  });
+});
