@@ -3,6 +3,7 @@
 import type { TcpConfig } from "../tcp/types.ts";
 import type { KernelImpl } from "../kernels/types.ts";
 import type { IpAddress } from "../wire/types.ts";
+import type { CongestionAlgorithm } from "../congestion/index.ts";
 
 /** Data-level connection states (RFC 8684 section 3.3.3 mirrors RFC 9293's close diagram). */
 export type MptcpState =
@@ -146,6 +147,11 @@ export interface MptcpConfig {
   tcp: Partial<TcpConfig>;
   /** Scheduler name ("default": Linux's). */
   scheduler: "default" | "roundrobin";
+  /**
+   * Congestion control of the subflows ("cubic": Linux's default; "lia" / "olia" / "balia":
+   * coupled, one shared state per connection). `tcp.congestion`, when set, takes precedence.
+   */
+  congestion?: CongestionAlgorithm;
 }
 
 export const DEFAULT_MPTCP_CONFIG: Readonly<MptcpConfig> = Object.freeze({
