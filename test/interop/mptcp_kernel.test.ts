@@ -145,45 +145,48 @@ for (const v6 of [false, true]) {
   });
 }
 
-test(`interop mptcp 2 (${runtimeName}): the kernel's MPTCP client to our server, which announces its second address (ADD_ADDR)`, { skip }, async () => {
-  requireInterop();
-  await withNetns("m2", async (ns) => {
-    tunPaths(ns, 2);
-    ns.mptcpLimits(2, 2);
-    let ours: CliRun | undefined;
-    try {
-      ours = start(ns.wrap(cliArgv(["server", "--tun", `tun0=${o4(0)}`, "--tun", `tun1=${o4(1)}`, "--port", "6000", "--announce", o4(1), "--echo", "--once", "--json", "--timeout", "40"])));
-      await ours.waitFor(/listening on port/);
-      const n = 8 * 1024 * 1024;
-      const k = ns.exec(["python3", PY_CLIENT, "--addr", o4(0), "--port", "6000", "--bytes", String(n), "--mptcp", "--timeout", "30"], { check: false, timeoutMs: 45_000 });
-      const kj = pyJson(k.stdout);
-      const j = await finish(ours, "our server");
-      assert.equal(kj.error, undefined, `kernel client: ${String(kj.error)}\n${k.stderr}`);
-      assert.equal(kj.bytes_in, n);
-      assert.equal(kj.sha256_in, kj.sha256_out, "echo byte-exact as the kernel sees it");
-      assert.equal(j.sha256Received, kj.sha256_out);
-      assert.equal(j.mptcp, true);
-      assert.equal(kj.mptcp, true);
-      assert.equal(kj.add_addr_accepted, 1, "the kernel accepted our ADD_ADDR");
-      assert.equal(kj.max_subflows, 1, "and joined to the announced address (one extra subflow)");
-      const c = ns.nstat();
-      assert.equal(c.MPTcpExtMPCapableSYNACKRX, 1);
-      assert.equal(c.MPTcpExtAddAddr, 1, "ADD_ADDR received (HMAC valid)");
-      assert.equal(c.MPTcpExtMPJoinSynAckRx, 1);
-      assert.equal(c.MPTcpExtMPJoinSynAckHMacFailure ?? 0, 0);
-      const oc = counters(j);
-      assert.equal(oc.MPTcpExtMPCapableSYNRX, 1);
-      assert.equal(oc.MPTcpExtAddAddrTx, 1);
-      assert.equal(oc.MPTcpExtEchoAdd, 1, "the kernel echoed our ADD_ADDR");
-      assert.equal(oc.MPTcpExtMPJoinAckRx, 1);
-      const subs = subflows(j);
-      assert.equal(subs.length, 2);
-      assert.ok(subs.some((s) => s.local.startsWith(o4(1))), "a subflow on the announced address");
-    } finally {
-      stop(ours);
-    }
+for (const v6 of [false, true]) {
+  const O = v6 ? o6 : o4;
+  test(`interop mptcp 2 (${runtimeName}, ${v6 ? "IPv6" : "IPv4"}): the kernel's MPTCP client to our server, which announces its second address (ADD_ADDR)`, { skip }, async () => {
+    requireInterop();
+    await withNetns(v6 ? "m2v6" : "m2", async (ns) => {
+      tunPaths(ns, 2, v6);
+      ns.mptcpLimits(2, 2);
+      let ours: CliRun | undefined;
+      try {
+        ours = start(ns.wrap(cliArgv(["server", "--tun", `tun0=${O(0)}`, "--tun", `tun1=${O(1)}`, "--port", "6000", "--announce", O(1), "--echo", "--once", "--json", "--timeout", "40"])));
+        await ours.waitFor(/listening on port/);
+        const n = 8 * 1024 * 1024;
+        const k = ns.exec(["python3", PY_CLIENT, "--addr", O(0), "--port", "6000", "--bytes", String(n), "--mptcp", "--timeout", "30"], { check: false, timeoutMs: 45_000 });
+        const kj = pyJson(k.stdout);
+        const j = await finish(ours, "our server");
+        assert.equal(kj.error, undefined, `kernel client: ${String(kj.error)}\n${k.stderr}`);
+        assert.equal(kj.bytes_in, n);
+        assert.equal(kj.sha256_in, kj.sha256_out, "echo byte-exact as the kernel sees it");
+        assert.equal(j.sha256Received, kj.sha256_out);
+        assert.equal(j.mptcp, true);
+        assert.equal(kj.mptcp, true);
+        assert.equal(kj.add_addr_accepted, 1, "the kernel accepted our ADD_ADDR");
+        assert.equal(kj.max_subflows, 1, "and joined to the announced address (one extra subflow)");
+        const c = ns.nstat();
+        assert.equal(c.MPTcpExtMPCapableSYNACKRX, 1);
+        assert.equal(c.MPTcpExtAddAddr, 1, "ADD_ADDR received (HMAC valid)");
+        assert.equal(c.MPTcpExtMPJoinSynAckRx, 1);
+        assert.equal(c.MPTcpExtMPJoinSynAckHMacFailure ?? 0, 0);
+        const oc = counters(j);
+        assert.equal(oc.MPTcpExtMPCapableSYNRX, 1);
+        assert.equal(oc.MPTcpExtAddAddrTx, 1);
+        assert.equal(oc.MPTcpExtEchoAdd, 1, "the kernel echoed our ADD_ADDR");
+        assert.equal(oc.MPTcpExtMPJoinAckRx, 1);
+        const subs = subflows(j);
+        assert.equal(subs.length, 2);
+        assert.ok(subs.some((s) => s.local.replace(/^\[/, "").startsWith(O(1) + (v6 ? "]" : ":"))), `a subflow on the announced address: ${JSON.stringify(subs)}`);
+      } finally {
+        stop(ours);
+      }
+    });
   });
-});
+}
 
 test(`interop mptcp 3 (${runtimeName}): DSS checksums requested by us (--checksum), honoured by the kernel`, { skip }, async () => {
   requireInterop();
