@@ -26,7 +26,7 @@
 //
 // Driver order: after each input (Endpoint.handlePacket / handleTimeout / a command), drain
 // pollTransmit(now), then pollEvent(), then re-arm one timer at pollTimeout().
-import { addAddrHmac, joinAckHmac, joinSynAckHmac, verifyAddAddrHmac, verifyJoinAckHmac, verifyJoinSynAckHmac } from "../crypto/hmac.ts";
+import { joinAckHmac, joinSynAckHmac, verifyJoinAckHmac, verifyJoinSynAckHmac } from "../crypto/hmac.ts";
 import { keyMaterial } from "../crypto/keys.ts";
 import { randomU32 } from "../crypto/random.ts";
 import type { RandomSource } from "../crypto/random.ts";
@@ -41,11 +41,13 @@ import { formatIp, ipEquals } from "../wire/ip.ts";
 import { mptcpOptionLength } from "../wire/mptcp.ts";
 import { expandSeq64, seqDiff } from "../wire/seq.ts";
 import { MPC_FLAG_A, MPC_FLAG_B, MPC_FLAG_C, MPC_FLAG_H, MPRST_FLAG_T, TCP_ACK, TCP_RST, TCP_SYN } from "../wire/types.ts";
-import type { Dss, IpAddress, MptcpOption, TcpSegment } from "../wire/types.ts";
+import type { AddAddr, Dss, IpAddress, MptcpOption, TcpSegment } from "../wire/types.ts";
 import { createScheduler } from "../scheduler/index.ts";
 import type { Scheduler } from "../scheduler/index.ts";
 import { FullMeshPathManager } from "../path_manager/index.ts";
 import type { PathManager } from "../path_manager/index.ts";
+import { AddressSignalling } from "./signalling.ts";
+import type { RemoteAddr } from "./signalling.ts";
 import { Subflow } from "./subflow.ts";
 import type { SubflowOwner, TxMeta } from "./subflow.ts";
 import { emptyCounters } from "./types.ts";
@@ -79,23 +81,6 @@ export interface EndpointContext {
   releaseToken(token: number): void;
 }
 
-interface Announce {
-  id: number;
-  address: IpAddress;
-  port: number | undefined;
-  echoed: boolean;
-  retries: number;
-  nextAt: number;
-  sentOn: number;
-  /** Its time came: goes on the next segment with room. */
-  due: boolean;
-}
-
-interface RemoteAddr {
-  id: number;
-  address: IpAddress;
-  port: number;
-}
 
 export class MptcpConnection implements SubflowOwner {
   readonly config: Readonly<MptcpConfig>;
@@ -149,9 +134,7 @@ export class MptcpConnection implements SubflowOwner {
   private writeBlocked = false;
   private readonly scratch = SCRATCH;
 
-  private readonly announces: Announce[] = [];
-  private readonly removes: number[] = [];
-  readonly remoteAddrs: RemoteAddr[] = [];
+  private readonly sig: AddressSignalling;
   private addAddrAccepted = 0;
 
   private readonly events: MptcpEvent[] = [];
@@ -204,6 +187,7 @@ export class MptcpConnection implements SubflowOwner {
     // A bit adds to it (requireChecksum). The client decides on the SYN/ACK.
     if (role === "server" && config.checksum && config.mptcp) this.csum = true;
     this.sched = createScheduler(config.scheduler);
+    this.sig = new AddressSignalling(config.pathManager.addAddrRetries, config.pathManager.addAddrTimeoutUs);
     this.pm = new FullMeshPathManager();
   }
 
@@ -240,6 +224,11 @@ export class MptcpConnection implements SubflowOwner {
   get peerClosed(): boolean {
     return this.peerFinDone;
   }
+  /** Addresses the peer announced (ADD_ADDR), at most MAX_REMOTE_ADDRS. */
+  get remoteAddrs(): readonly RemoteAddr[] {
+    return this.sig.remote;
+  }
+
   get counters(): Readonly<MptcpCounters> {
     return this.c;
   }
@@ -423,7 +412,7 @@ export class MptcpConnection implements SubflowOwner {
     const lport = this.ctx.allocPort(local, r, rp);
     const localId = ipEquals(local, this.localAddress) ? 0 : addr.id;
     const sf = this.newSubflow(local, lport, r, rp, { initial: false, active: true, localId, backup: opts.backup ?? addr.backup });
-    const ra = this.remoteAddrs.find((x) => ipEquals(x.address, r));
+    const ra = this.sig.remote.find((x) => ipEquals(x.address, r));
     sf.remoteId = ra ? ra.id : 0;
     sf.localNonce = randomU32(this.ctx.random);
     sf.joinStartedAt = now;
@@ -435,9 +424,7 @@ export class MptcpConnection implements SubflowOwner {
   announceAddress(now: number, id: number, address: IpAddress, port?: number): void {
     if (!this.isMptcp || this.remoteKey === undefined) throw new InvalidStateError("announceAddress() needs an established MPTCP connection");
     if (!Number.isInteger(id) || id < 1 || id > 255) throw new InvalidArgumentError(`bad address id ${id}`);
-    const prev = this.announces.findIndex((a) => a.id === id);
-    if (prev >= 0) this.announces.splice(prev, 1);
-    this.announces.push({ id, address, port, echoed: false, retries: 0, nextAt: now, sentOn: -1, due: true });
+    this.sig.announce(now, id, address, port);
     this.signalAck();
   }
 
@@ -445,13 +432,12 @@ export class MptcpConnection implements SubflowOwner {
   removeAddress(now: number, id: number): void {
     void now;
     if (this.st === "CLOSED") return;
-    const ann = this.announces.findIndex((a) => a.id === id);
-    if (ann >= 0) this.announces.splice(ann, 1);
+    this.sig.forget(id);
     for (const sf of this.subflows) {
       if (sf.localId === id && sf.tcp.state !== "CLOSED" && id !== 0) this.killSubflow(sf, "removed", undefined);
     }
     if (this.isMptcp) {
-      this.removes.push(id);
+      this.sig.remove(id);
       this.c.RmAddrTx++;
       this.signalAck();
     }
@@ -460,8 +446,7 @@ export class MptcpConnection implements SubflowOwner {
   /** @internal The Endpoint removed a local address: close our subflows on it, tell the peer. */
   localAddressRemoved(now: number, address: IpAddress, id: number): void {
     if (this.st === "CLOSED") return;
-    const ann = this.announces.findIndex((a) => a.id === id);
-    if (ann >= 0) this.announces.splice(ann, 1);
+    const announced = this.sig.forget(id);
     let any = false;
     for (const sf of this.subflows) {
       if (ipEquals(sf.localAddress, address) && sf.tcp.state !== "CLOSED") {
@@ -470,8 +455,8 @@ export class MptcpConnection implements SubflowOwner {
         this.killSubflow(sf, "removed", undefined);
       }
     }
-    if (this.isMptcp && (any || ann >= 0)) {
-      this.removes.push(ipEquals(address, this.localAddress) ? 0 : id);
+    if (this.isMptcp && (any || announced)) {
+      this.sig.remove(ipEquals(address, this.localAddress) ? 0 : id);
       this.c.RmAddrTx++;
       this.signalAck();
     }
@@ -530,7 +515,7 @@ export class MptcpConnection implements SubflowOwner {
 
   pollTimeout(): number | undefined {
     let m = Math.min(this.finRtoAt, this.rtxAt, this.closeAt);
-    for (const a of this.announces) if (!a.echoed && a.retries <= this.config.pathManager.addAddrRetries) m = Math.min(m, a.nextAt);
+    m = Math.min(m, this.sig.nextTimeout());
     for (const sf of this.subflows) {
       const t = sf.tcp.pollTimeout();
       if (t !== undefined && t < m) m = t;
@@ -601,14 +586,7 @@ export class MptcpConnection implements SubflowOwner {
         this.closeConn("timeout");
       }
     }
-    for (const a of this.announces) {
-      if (a.echoed || now < a.nextAt) continue;
-      if (a.retries > this.config.pathManager.addAddrRetries) continue;
-      const sf = this.pickSignalSubflow();
-      if (sf) sf.needAck = true;
-      a.due = true;
-      a.nextAt = now + 100_000; // tried again if no segment had room for it
-    }
+    if (this.sig.fire(now)) this.signalAck();
     this.service(now);
   }
 
@@ -813,12 +791,11 @@ export class MptcpConnection implements SubflowOwner {
         }
         return;
       case "add_addr":
-        return this.onAddAddr(sf, o.echo, o.addressId, o.address, o.port, o.hmac);
+        return this.onAddAddr(sf, o);
       case "remove_addr":
         for (const id of o.addressIds) {
           this.c.RmAddr++;
-          const i = this.remoteAddrs.findIndex((a) => a.id === id);
-          if (i >= 0) this.remoteAddrs.splice(i, 1);
+          this.sig.onRemove(id);
           for (const s of this.subflows) {
             if (s.remoteId === id && s !== sf && s.tcp.state !== "CLOSED") {
               this.c.RmSubflow++;
@@ -880,35 +857,27 @@ export class MptcpConnection implements SubflowOwner {
   }
   private pendingFastclose = false;
 
-  private onAddAddr(sf: Subflow, echo: boolean, id: number, address: IpAddress, port: number | undefined, hmac: Uint8Array | undefined): void {
-    if (echo) {
-      const a = this.announces.find((x) => x.id === id && ipEquals(x.address, address));
-      if (a && !a.echoed) {
-        a.echoed = true;
-        this.c.EchoAdd++;
-      }
+  private onAddAddr(sf: Subflow, o: AddAddr): void {
+    if (o.echo) {
+      if (this.sig.onEcho(o.addressId, o.address)) this.c.EchoAdd++;
       return;
     }
-    if (this.remoteKey === undefined || !hmac || !verifyAddAddrHmac(this.remoteKey, this.localKey, id, address, port, hmac)) {
+    const r = this.remoteKey === undefined ? "bad-hmac" : this.sig.onAnnounce(this.remoteKey, this.localKey, o, this.remotePort);
+    if (r === "bad-hmac") {
       this.c.AddAddrDrop++;
       this.drop("AddAddrHmacMismatch");
       return;
     }
     this.c.AddAddr++;
-    this.echoes.push({ id, address, port });
-    sf.needAck = true;
-    const known = this.remoteAddrs.find((a) => a.id === id);
-    if (known) return; // retransmission
-    if (this.remoteAddrs.length >= 8) {
+    sf.needAck = true; // the echo
+    if (r === "repeat") return; // a retransmission
+    if (r === "limit") {
       this.drop("AddAddrLimit");
       return;
     }
-    const ra = { id, address, port: port ?? this.remotePort };
-    this.remoteAddrs.push(ra);
-    this.push({ type: "addressAnnounced", id, address, ...(port !== undefined ? { port } : {}) });
-    this.pendingPm.push(ra);
+    this.push({ type: "addressAnnounced", id: r.id, address: r.address, ...(o.port !== undefined ? { port: o.port } : {}) });
+    this.pendingPm.push(r);
   }
-  private readonly echoes: Array<{ id: number; address: IpAddress; port: number | undefined }> = [];
   private readonly pendingPm: RemoteAddr[] = [];
 
   /** DATA_ACK (RFC 8684 section 3.3.2): releases the send buffer; the window is relative to it. */
@@ -1279,30 +1248,18 @@ export class MptcpConnection implements SubflowOwner {
       this.c.MPPrioTx++;
     }
     if (info.length === 0) {
-      const e = this.echoes[0];
-      if (e && room({ type: "add_addr", echo: true, addressId: e.id, address: e.address, ...(e.port !== undefined ? { port: e.port } : {}) })) {
-        this.echoes.shift();
-        this.c.EchoAddTx++;
-      }
-      if (this.removes.length > 0 && room({ type: "remove_addr", addressIds: this.removes.slice(0, 8) })) this.removes.splice(0, 8);
-      for (const a of this.announces) {
-        if (a.echoed || (!a.due && a.nextAt > this.curNow) || a.retries > this.config.pathManager.addAddrRetries) continue;
-        const o: MptcpOption = { type: "add_addr", echo: false, addressId: a.id, address: a.address, hmac: addAddrHmac(this.localKey, this.remoteKey!, a.id, a.address, a.port) };
-        if (a.port !== undefined) o.port = a.port;
-        if (!room(o)) {
-          // Linux drops the other suboptions of a pure ACK that carries an ADD_ADDR when they
-          // do not fit together (the DATA_ACK goes again on the next segment).
-          const l = mptcpOptionLength(o);
-          if (out.length !== 1 || out[0] !== dss || dss.mapping || l > budget) break;
-          out.length = 0;
-          used = l;
-          out.push(o);
-        }
-        a.retries++;
-        a.due = false;
-        a.nextAt = this.curNow + this.config.pathManager.addAddrTimeoutUs;
-        this.c.AddAddrTx++;
-      }
+      const n = this.sig.fillPureAck(this.curNow, this.localKey, this.remoteKey!, room, (o) => {
+        // Linux drops the other suboptions of a pure ACK that carries an ADD_ADDR when they do
+        // not fit together (the DATA_ACK goes again on the next segment).
+        const l = mptcpOptionLength(o);
+        if (out.length !== 1 || out[0] !== dss || dss.mapping || l > budget) return false;
+        out.length = 0;
+        used = l;
+        out.push(o);
+        return true;
+      });
+      this.c.EchoAddTx += n.echoes;
+      this.c.AddAddrTx += n.announces;
     }
     return out;
   }
@@ -1467,7 +1424,7 @@ export class MptcpConnection implements SubflowOwner {
     this.finRtoAt = OFF;
     this.rtxAt = OFF;
     this.closeAt = OFF;
-    this.announces.length = 0;
+    this.sig.clear();
     this.ctx.releaseToken(this.localToken);
     this.push({ type: "closed", reason });
   }
