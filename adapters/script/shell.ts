@@ -5,7 +5,9 @@
 //   ../common/client.sh                     accept announced addresses, allow extra subflows
 //   ../common/server.sh                     add local IP + 1 as a signal endpoint
 //   ../common/multi-ep.sh -e N -m MODE      add local IP + 1..N as endpoints of MODE
-//                                           (signal, subflow, backup, fullmesh; -e 0 adds none)
+//                                           (signal, subflow, backup, fullmesh; -e 0 adds none;
+//                                           backup and fullmesh are subflow endpoints with that
+//                                           flag: `ip mptcp endpoint add ADDR subflow backup`)
 import type { IpAddress } from "../../core/wire/types.ts";
 import type { HostCommand } from "./sut.ts";
 

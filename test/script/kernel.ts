@@ -34,8 +34,15 @@ let n = 0;
 const summary: string[] = [];
 for (const file of files) {
   const text = readFileSync(file, "utf8");
-  const script = parseScript(text, file);
-  const d = duration(text, file);
+  let script: ReturnType<typeof parseScript>;
+  let d: number;
+  try {
+    script = parseScript(text, file);
+    d = duration(text, file);
+  } catch (e) {
+    summary.push(`FAIL ${file}\n  ${e instanceof Error ? e.message : String(e)}`);
+    continue;
+  }
   if (d > maxSec) {
     summary.push(`SKIP ${file} (timeline ${d.toFixed(1)} s > ${maxSec} s of real time)`);
     continue;

@@ -242,7 +242,9 @@ export class KernelSut implements SystemUnderTest {
         for (const a of cmd.addresses) {
           const text = formatIp(a);
           run(a.length === 16 ? ["ip", "-6", "addr", "add", `${text}/64`, "dev", "pd0", "nodad"] : ["ip", "addr", "add", `${text}/16`, "dev", "pd0"]);
-          run(["ip", "mptcp", "endpoint", "add", text, "dev", "pd0", cmd.mode]);
+          // backup and fullmesh endpoints create subflows too (as mptcp_sut.ts maps them).
+          const flags = cmd.mode === "signal" ? ["signal"] : cmd.mode === "subflow" ? ["subflow"] : ["subflow", cmd.mode];
+          run(["ip", "mptcp", "endpoint", "add", text, "dev", "pd0", ...flags]);
         }
         if (cmd.mode !== "signal") run(["ip", "mptcp", "limits", "set", "subflows", String(Math.max(2, cmd.addresses.length)), "add_addr_accepted", "8"]);
         break;
