@@ -44,3 +44,7 @@ export { createScheduler, DefaultScheduler, RoundRobinScheduler } from "./schedu
 export type { SchedSubflow, Scheduler } from "./scheduler/index.ts";
 export { FullMeshPathManager } from "./path_manager/index.ts";
 export type { PathManager, PmConnection } from "./path_manager/index.ts";
+export { acceptableMpCapable, FALLBACK_TABLE, findMpCapable, mpCapableFlags } from "./mptcp/handshake.ts";
+export type { FallbackReason } from "./mptcp/handshake.ts";
+export { AddressSignalling, MAX_REMOTE_ADDRS } from "./mptcp/signalling.ts";
+export type { AddAddrOutcome, RemoteAddr } from "./mptcp/signalling.ts";

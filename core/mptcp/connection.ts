@@ -40,7 +40,9 @@ import { dssChecksum } from "../wire/checksum.ts";
 import { formatIp, ipEquals } from "../wire/ip.ts";
 import { mptcpOptionLength } from "../wire/mptcp.ts";
 import { expandSeq64, seqDiff } from "../wire/seq.ts";
-import { MPC_FLAG_A, MPC_FLAG_B, MPC_FLAG_C, MPC_FLAG_H, MPRST_FLAG_T, TCP_ACK, TCP_RST, TCP_SYN } from "../wire/types.ts";
+import { MPC_FLAG_A, MPC_FLAG_C, MPRST_FLAG_T, TCP_ACK, TCP_RST, TCP_SYN } from "../wire/types.ts";
+import { acceptableMpCapable, findMpCapable, mpCapableFlags } from "./handshake.ts";
+import type { FallbackReason } from "./handshake.ts";
 import type { AddAddr, Dss, IpAddress, MptcpOption, TcpSegment } from "../wire/types.ts";
 import { createScheduler } from "../scheduler/index.ts";
 import type { Scheduler } from "../scheduler/index.ts";
@@ -626,14 +628,14 @@ export class MptcpConnection implements SubflowOwner {
     if (st === "SYN_SENT" && h.flags & TCP_SYN && h.flags & TCP_ACK) {
       if (sf.initial) {
         if (this.fellBack) return "accept";
-        const mpc = opts.find((o) => o.type === "mp_capable");
-        if (sf.mpcDropped || !mpc || mpc.type !== "mp_capable" || mpc.version !== 1 || mpc.flags & MPC_FLAG_B || !(mpc.flags & MPC_FLAG_H) || mpc.senderKey === undefined) {
+        const mpc = findMpCapable(opts);
+        if (sf.mpcDropped || !acceptableMpCapable(mpc, "synack")) {
           this.c.MPCapableFallbackSYNACK++;
           this.doFallback("SYN/ACK without MP_CAPABLE");
           return "accept";
         }
         this.c.MPCapableSYNACKRX++;
-        this.setRemoteKey(mpc.senderKey);
+        this.setRemoteKey(mpc.senderKey!);
         if (mpc.flags & MPC_FLAG_A || this.config.checksum) this.csum = true;
         if (mpc.flags & MPC_FLAG_C) this.peerNoInitialJoin = true;
         return "accept";
@@ -674,7 +676,7 @@ export class MptcpConnection implements SubflowOwner {
           return "reset";
         }
         this.c.MPCapableACKRX++;
-        this.setRemoteKey(mpc.senderKey);
+        this.setRemoteKey(mpc.senderKey!);
         this.confirmed = true;
         // Checksums were decided by the SYN (A from the client) and the SYN/ACK (ours).
         if (mpc.dataLength !== undefined && seg.payload.length > 0) {
@@ -1265,7 +1267,7 @@ export class MptcpConnection implements SubflowOwner {
   }
 
   private mpcFlags(): number {
-    return MPC_FLAG_H | (this.config.checksum || this.csum ? MPC_FLAG_A : 0) | (this.config.noInitialJoin ? MPC_FLAG_C : 0);
+    return mpCapableFlags(this.config.checksum || this.csum, this.config.noInitialJoin);
   }
 
   // =============================================================================== internals
@@ -1290,7 +1292,7 @@ export class MptcpConnection implements SubflowOwner {
     return this.c.Reinjections === 0 && !this.csumPassed;
   }
 
-  private doFallback(reason: string): void {
+  private doFallback(reason: FallbackReason): void {
     if (this.fellBack || !this.mp) return;
     this.fellBack = true;
     const live = this.liveSubflows;

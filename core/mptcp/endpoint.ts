@@ -13,7 +13,8 @@ import { fillIpv4HeaderChecksum, fillTcpChecksum, verifyTcpChecksum } from "../w
 import { ipEquals, ipHeaderFor } from "../wire/ip.ts";
 import { emitPacket, parsePacket } from "../wire/packet.ts";
 import { seqAdd } from "../wire/seq.ts";
-import { MPC_FLAG_A, MPC_FLAG_B, MPC_FLAG_H, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../wire/types.ts";
+import { MPC_FLAG_A, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../wire/types.ts";
+import { acceptableMpCapable, findMpCapable } from "./handshake.ts";
 import type { IpAddress, MptcpOption, TcpSegment } from "../wire/types.ts";
 import { MptcpConnection } from "./connection.ts";
 import type { EndpointContext } from "./connection.ts";
@@ -229,14 +230,14 @@ export class Endpoint {
       }
       if (this.listeners.has(h.dstPort)) {
         if (this.conns.length >= this.config.maxConnections) return this.drop("TooManyConnections");
-        const mpc = h.options.mptcp.find((o) => o.type === "mp_capable");
-        const ok = this.config.mptcp && mpc !== undefined && mpc.type === "mp_capable" && mpc.version === 1 && (mpc.flags & MPC_FLAG_H) !== 0 && (mpc.flags & MPC_FLAG_B) === 0 && mpc.senderKey === undefined;
+        const mpc = findMpCapable(h.options.mptcp);
+        const ok = this.config.mptcp && acceptableMpCapable(mpc, "syn");
         if (ok) this.s.MPCapableSYNRX++;
         const cfg = ok ? this.config : Object.freeze({ ...this.config, mptcp: false });
         const conn = new MptcpConnection(this.ctx, cfg, "server", ip.dst, ip.src, h.srcPort);
         if (ok) {
           conn.count("MPCapableSYNRX");
-          if (mpc.type === "mp_capable" && mpc.flags & MPC_FLAG_A) conn.requireChecksum();
+          if (mpc!.flags & MPC_FLAG_A) conn.requireChecksum();
           this.byToken.set(conn.localToken, conn);
         }
         this.conns.push(conn);

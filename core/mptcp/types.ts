@@ -3,6 +3,7 @@
 import type { TcpConfig } from "../tcp/types.ts";
 import type { KernelImpl } from "../kernels/types.ts";
 import type { IpAddress } from "../wire/types.ts";
+import type { FallbackReason } from "./handshake.ts";
 import type { CongestionAlgorithm } from "../congestion/index.ts";
 
 /** Data-level connection states (RFC 8684 section 3.3.3 mirrors RFC 9293's close diagram). */
@@ -191,7 +192,7 @@ export interface LocalAddressSpec {
 
 export type MptcpEvent =
   | { type: "established"; mptcp: boolean }
-  | { type: "fallback"; reason: string }
+  | { type: "fallback"; reason: FallbackReason }
   | { type: "subflowEstablished"; subflow: number; localId: number; remoteId: number; backup: boolean }
   | {
       type: "subflowClosed";
