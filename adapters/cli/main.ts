@@ -15,6 +15,7 @@ import type { PacketPort } from "../driver.ts";
 import { CryptoRandomSource, globalTimers, PerformanceClock } from "../runtime/index.ts";
 import { PcapFileTap } from "../node/pcap_stream.ts";
 import { UdpPort } from "../udp/udp.ts";
+import type { UdpPathPort } from "../udp/udp.ts";
 import { TunGroup } from "../tun/tun.ts";
 import { BufferSource, ClientApp, PatternSource, ServerApp } from "./app.ts";
 import type { ByteSource, TransferResult } from "./app.ts";
@@ -53,7 +54,7 @@ async function openPorts(o: CommonOptions): Promise<{ ports: PacketPort[]; close
   // the MPTCP Endpoint can use that one port on every path.
   const udp = o.paths.filter((p) => p.kind === "udp");
   for (let attempt = 0; ; attempt++) {
-    const ports: UdpPort[] = [];
+    const ports: UdpPathPort[] = [];
     let shared = 0;
     try {
       for (const p of udp) {

@@ -19,14 +19,14 @@ import type { TransferResult } from "../../adapters/cli/app.ts";
 import { readPcap } from "../../core/pcap/writer.ts";
 import { parsePacket } from "../../core/wire/packet.ts";
 import { ipHeaderFor, emitIp, parseIpText } from "../../core/wire/ip.ts";
-import { cliArgv, freeUdpPort, lastJson, runtimeName, start, stop } from "./cli_helpers.ts";
+import { cliArgv, freeUdpPort, lastJson, root, runtimeName, start, stop } from "./cli_helpers.ts";
 
 const sha = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
 
 async function transfer(addr: string, bytes: number): Promise<{ client: TransferResult; server: TransferResult; wire: Uint8Array[] }> {
   const clock = new PerformanceClock();
-  const sp = await UdpPort.open({ address: addr, port: 0 });
-  const cp = await UdpPort.open({ address: addr, port: 0 });
+  const sp = await UdpPort.openDgram({ address: addr, port: 0 });
+  const cp = await UdpPort.openDgram({ address: addr, port: 0 });
   const server = new TcpStack([{ address: sp.address, localPort: sp.localPort }], new CryptoRandomSource());
   const client = new TcpStack([{ address: cp.address, localPort: cp.localPort }], new CryptoRandomSource());
   const wire: Uint8Array[] = [];
@@ -80,7 +80,7 @@ for (const addr of ["127.0.0.1", "::1"]) {
 }
 
 test("udp: port drops packets that are not ours or not TCP, and wrong source ports", async () => {
-  const p = await UdpPort.open({ address: "127.0.0.1", port: 0 });
+  const p = await UdpPort.openDgram({ address: "127.0.0.1", port: 0 });
   try {
     const me = parseIpText("127.0.0.1")!;
     const other = parseIpText("127.0.0.2")!;
@@ -234,6 +234,30 @@ test(`cli (${runtimeName}): a server without --once serves connection after conn
     assert.deepEqual(lines.map((l) => l.bytesReceived), [1000, 70_000, 5]);
     assert.ok(lines.every((l) => l.ok === true && l.sha256Received !== undefined));
     assert.equal(lines[1]!.sha256Received, sha(patternBytes(70_000)));
+  } finally {
+    stop(srv);
+  }
+});
+
+test("cli (deno --unstable-net): Deno's native datagram API carries MPTCP between two instances, two paths, byte-exact", async () => {
+  const deno = join(root, "node_modules", ".bin", "deno");
+  const argv = (args: string[]): string[] => [deno, "run", "-A", "--unstable-net", join(root, "bin", "mptcp.mjs"), ...args];
+  const port = await freeUdpPort("127.0.0.1");
+  let srv: ReturnType<typeof start> | undefined;
+  try {
+    srv = start(argv(["server", "--udp", `127.0.0.1:${port}`, "--udp", `127.0.0.2:${port}`, "--port", String(port), "--echo", "--once", "--json", "--timeout", "40"]));
+    await srv.waitFor(/listening on port/);
+    assert.match(srv.stderr(), /\(Deno native\)/, "the native port was chosen");
+    const n = 2 * 1024 * 1024;
+    const c = await start(argv(["client", "--udp", "127.0.0.3", "--udp", "127.0.0.4", "--connect", `127.0.0.1:${port}`, "--send", String(n), "--json", "--timeout", "40"])).done;
+    const s = await srv.done;
+    assert.equal(c.code, 0, c.stderr);
+    assert.equal(s.code, 0, s.stderr);
+    const cj = lastJson(c.stdout);
+    assert.equal(cj.mptcp, true);
+    assert.equal(cj.sha256Received, sha(patternBytes(n)));
+    assert.equal(lastJson(s.stdout).sha256Received, sha(patternBytes(n)));
+    assert.equal((cj.subflows as unknown[]).length, 2);
   } finally {
     stop(srv);
   }
