@@ -278,6 +278,7 @@ export class MptcpConnection implements SubflowOwner {
 
   /** @internal Creates the initial subflow (client: connects; server: handles the SYN). */
   initialSubflow(now: number, localPort: number): Subflow {
+    this.tick(now);
     const sf = this.newSubflow(this.localAddress, localPort, this.remoteAddress, this.remotePort, { initial: true, active: this.role === "client", localId: 0, backup: false });
     if (this.role === "client") sf.tcp.connect(now);
     else sf.tcp.listen();
@@ -301,6 +302,7 @@ export class MptcpConnection implements SubflowOwner {
 
   /** @internal Server side of an MP_JOIN SYN for this connection (the Endpoint checked the token). */
   acceptJoin(now: number, local: IpAddress, lport: number, remote: IpAddress, rport: number, seg: TcpSegment, join: { backup: boolean; addressId: number; nonce: number }): Subflow | undefined {
+    this.tick(now);
     if (!this.isMptcp || this.remoteKey === undefined || this.st === "CLOSED" || !this.confirmed) {
       this.c.MPJoinRejected++;
       return undefined;
@@ -335,7 +337,7 @@ export class MptcpConnection implements SubflowOwner {
 
   /** Queues bytes for sending; returns how many were taken (bounded by the send buffer). */
   write(now: number, bytes: Uint8Array): number {
-    void now;
+    this.tick(now);
     if (this.finQueued || this.st === "CLOSED" || this.st === "CLOSE_WAIT" && this.finQueued) throw new InvalidStateError(`write() in ${this.st}${this.finQueued ? " after close" : ""}`);
     const sb = this.sendBuf;
     const want = Math.min(this.config.sendBufferSize, sb.buffered + bytes.length);
@@ -348,7 +350,7 @@ export class MptcpConnection implements SubflowOwner {
 
   /** Copies received in-order bytes into dst; returns the count (0 when none). */
   read(now: number, dst: Uint8Array): number {
-    void now;
+    this.tick(now);
     const rb = this.recvBuf;
     if (!rb || rb.readable === 0) return 0;
     const n = rb.read(dst, 0, dst.length);
@@ -365,6 +367,7 @@ export class MptcpConnection implements SubflowOwner {
 
   /** Half close: a DATA_FIN follows the written data. */
   shutdown(now: number): void {
+    this.tick(now);
     if (this.st === "CLOSED") return;
     if (this.finQueued) return;
     this.finQueued = true;
@@ -382,7 +385,7 @@ export class MptcpConnection implements SubflowOwner {
 
   /** Abort: RST on every subflow, with MP_FASTCLOSE carrying the peer's key when MPTCP is on. */
   fastClose(now: number): void {
-    void now;
+    this.tick(now);
     if (this.st === "CLOSED") return;
     const fc = this.isMptcp && this.remoteKey !== undefined;
     for (const sf of this.subflows) {
@@ -403,6 +406,7 @@ export class MptcpConnection implements SubflowOwner {
 
   /** Opens a subflow (MP_JOIN) from a local address to a remote address / port. */
   openSubflow(now: number, local: IpAddress, remote?: IpAddress, remotePort?: number, opts: { backup?: boolean } = {}): number {
+    this.tick(now);
     if (!this.isMptcp || this.remoteKey === undefined) throw new InvalidStateError("openSubflow() needs an established MPTCP connection");
     if (this.st === "CLOSED") throw new InvalidStateError("openSubflow() on a closed connection");
     const r = remote ?? this.remoteAddress;
@@ -424,6 +428,7 @@ export class MptcpConnection implements SubflowOwner {
 
   /** Announces a local address to the peer (ADD_ADDR, retransmitted until echoed). */
   announceAddress(now: number, id: number, address: IpAddress, port?: number): void {
+    this.tick(now);
     if (!this.isMptcp || this.remoteKey === undefined) throw new InvalidStateError("announceAddress() needs an established MPTCP connection");
     if (!Number.isInteger(id) || id < 1 || id > 255) throw new InvalidArgumentError(`bad address id ${id}`);
     this.sig.announce(now, id, address, port);
@@ -432,7 +437,7 @@ export class MptcpConnection implements SubflowOwner {
 
   /** Withdraws a local address: REMOVE_ADDR to the peer and our subflows using it close. */
   removeAddress(now: number, id: number): void {
-    void now;
+    this.tick(now);
     if (this.st === "CLOSED") return;
     this.sig.forget(id);
     for (const sf of this.subflows) {
@@ -462,7 +467,7 @@ export class MptcpConnection implements SubflowOwner {
       this.c.RmAddrTx++;
       this.signalAck();
     }
-    void now;
+    this.tick(now);
   }
 
   /** @internal The client's SYN asked for DSS checksums (A bit). */
@@ -472,7 +477,7 @@ export class MptcpConnection implements SubflowOwner {
 
   /** Sets the backup flag of a subflow (ours, and MP_PRIO asks the peer to do the same). */
   setBackup(now: number, subflowId: number, backup: boolean): void {
-    void now;
+    this.tick(now);
     const sf = this.subflows.find((s) => s.id === subflowId);
     if (!sf) throw new InvalidArgumentError(`no subflow ${subflowId}`);
     if (sf.backup === backup && sf.prioPending === undefined) return;
@@ -531,6 +536,7 @@ export class MptcpConnection implements SubflowOwner {
 
   /** The next segment to send and the subflow it belongs to. */
   pollTransmit(now: number): { sf: Subflow; seg: TcpSegment } | undefined {
+    this.tick(now);
     const order = this.sched.order(this.subflows);
     for (const sf of order) {
       if (sf.needAck) {
@@ -550,11 +556,13 @@ export class MptcpConnection implements SubflowOwner {
 
   /** @internal A segment for one of our subflows (demultiplexed by the Endpoint). */
   handleSegment(now: number, sf: Subflow, seg: TcpSegment): void {
+    this.tick(now);
     sf.tcp.handleSegment(now, seg);
     this.service(now);
   }
 
   handleTimeout(now: number): void {
+    this.tick(now);
     for (const sf of this.subflows) {
       const t = sf.tcp.pollTimeout();
       if (t !== undefined && t <= now) {
@@ -913,6 +921,11 @@ export class MptcpConnection implements SubflowOwner {
   }
 
   private curNow = 0;
+
+  /** Time is an argument (DESIGN.md convention 1): every entry point records it first. */
+  private tick(now: number): void {
+    if (now > this.curNow) this.curNow = now;
+  }
 
   private dataRto(): number {
     let rto = 0;
@@ -1347,7 +1360,7 @@ export class MptcpConnection implements SubflowOwner {
       sf.stale = true;
       this.c.SubflowStale++;
     }
-    void now;
+    this.tick(now);
   }
 
   private reinjectFrom(sf: Subflow): void {
@@ -1557,7 +1570,7 @@ export class MptcpConnection implements SubflowOwner {
         this.closeConn(r === "timeout" ? "timeout" : r === "normal" || r === "removed" ? "normal" : "reset");
       }
     }
-    void now;
+    this.tick(now);
   }
 
   private drop(r: MptcpDropReason): void {
