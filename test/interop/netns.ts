@@ -70,6 +70,33 @@ export function sh(argv: string[], opts: { check?: boolean; timeoutMs?: number; 
 }
 
 let counter = 0;
+let swept = false;
+
+/** True when a process with this PID exists. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as { code?: string }).code === "EPERM";
+  }
+}
+
+/**
+ * Deletes namespaces this harness created in runs that died without cleaning up (SIGKILL):
+ * names `mptcp-TAG-PID-N` whose PID no longer exists. Others' namespaces are never touched.
+ */
+export function sweepStaleNamespaces(): string[] {
+  const gone: string[] = [];
+  for (const line of sh(["ip", "netns", "list"], { check: false }).stdout.split("\n")) {
+    const name = line.split(" ")[0] ?? "";
+    const m = /^mptcp-[a-z0-9]+-(\d+)-\d+$/.exec(name);
+    if (!m || alive(Number(m[1]))) continue;
+    sh(["ip", "netns", "del", name], { check: false });
+    gone.push(name);
+  }
+  return gone;
+}
 
 /** One network namespace owned by a test. */
 export class Netns {
@@ -79,6 +106,10 @@ export class Netns {
 
   /** Creates a namespace with a unique name and loopback up. */
   static create(tag: string): Netns {
+    if (!swept) {
+      swept = true;
+      sweepStaleNamespaces();
+    }
     const name = `mptcp-${tag}-${process.pid}-${++counter}`.slice(0, 60);
     sh(["ip", "netns", "add", name]);
     const ns = new Netns(name);
