@@ -2,7 +2,7 @@
 // (DESIGN.md network safety: traffic only inside namespaces we create, addresses from
 // 198.18.0.0/15 and 2001:2::/48, bounded in size and time, cleanup in finally).
 //
-// Gate: the suite needs root, /dev/net/tun, iproute2 (ip, nstat, ss) and python3. Where they
+// Gate: the suite needs root, /dev/net/tun, iproute2 (ip, nstat, ss, tc) and python3. Where they
 // are missing it SKIPS with a visible reason, except when CI=true: then each test FAILS with
 // that reason (`requireInterop()` below).
 import { spawnSync } from "node:child_process";
@@ -21,6 +21,7 @@ function missing(): string | undefined {
   if (!has("ip", ["-V"])) return "iproute2 (ip) is not installed (apt-get install iproute2)";
   if (!has("nstat", ["-V"])) return "nstat (iproute2) is not installed";
   if (!has("ss", ["-V"])) return "ss (iproute2) is not installed";
+  if (!has("tc", ["-V"])) return "tc (iproute2) is not installed";
   if (!has("python3", ["--version"])) return "python3 is not installed";
   return undefined;
 }
