@@ -84,7 +84,15 @@ function tcpConfig(o: CommonOptions): Partial<TcpConfig> {
 }
 
 function mptcpConfig(o: CommonOptions): Partial<MptcpConfig> {
-  const c: Partial<MptcpConfig> = { checksum: o.checksum, tcp: tcpConfig(o) };
+  const tcp = tcpConfig(o);
+  const c: Partial<MptcpConfig> = { checksum: o.checksum, tcp };
+  const cc = o.cc?.toLowerCase();
+  if (cc === "lia" || cc === "olia" || cc === "balia") {
+    // Coupled: one shared state per connection, so the connection makes the factory (a shared
+    // tcp.congestion factory would couple every connection of a server together).
+    delete tcp.congestion;
+    (c as { congestion?: CongestionAlgorithm }).congestion = cc;
+  }
   if (o.scheduler !== undefined) {
     if (o.scheduler !== "default" && o.scheduler !== "roundrobin") throw new UsageError(`--scheduler: unknown scheduler "${o.scheduler}" (default, roundrobin)`);
     c.scheduler = o.scheduler;
