@@ -17,7 +17,7 @@ const factory: SutFactory = {
     return sut;
   },
 };
-const r = runScriptText(readFileSync(file, "utf8"), file, factory, { verbose: true, lateSlack: 0.13, extraToleranceUsecs: 8000 });
+const r = runScriptText(readFileSync(file, "utf8"), file, factory, { verbose: true, lateSlack: 0.13, extraToleranceUsecs: 20000 });
 if (process.env.SCRIPT_LOG === "1") console.error(r.log.join("\n"));
 sut?.dispose();
 console.log(JSON.stringify({ file, status: r.status, message: r.message, log: r.status === "fail" ? r.log : [] }));
