@@ -1543,8 +1543,8 @@ export class MptcpConnection implements SubflowOwner {
         if (this.st === "SYN_SENT" || this.st === "SYN_RECEIVED") this.st = "ESTABLISHED";
         if (!this.recvBuf) this.initRecv();
         if (this.finQueued && !this.isMptcp) sf.tcp.shutdown();
-        this.push({ type: "established", mptcp: this.isMptcp });
-        this.push({ type: "subflowEstablished", subflow: sf.id, localId: 0, remoteId: 0, backup: sf.backup });
+        // Ahead of anything the same input produced (data that came with the third ACK).
+        this.events.splice(this.evHead, 0, { type: "established", mptcp: this.isMptcp }, { type: "subflowEstablished", subflow: sf.id, localId: 0, remoteId: 0, backup: sf.backup });
         // The server announces at once; the client waits for the server's first DSS (Linux:
         // fully established) so that its joins cannot overtake the third ACK.
         if (this.isMptcp && (this.role === "server" || this.confirmed)) {

@@ -5,8 +5,9 @@
 // outgoing segments with the core/wire codecs.
 //
 // Driver order: handlePacket / handleTimeout / a command, then pollTransmit(now) until
-// undefined, then pollAccept() and each connection's pollEvent(), then re-arm one timer at
-// pollTimeout().
+// undefined, then pollAccept() and pollEvent() (or each connection's pollEvent()) until
+// undefined, then re-arm one timer at pollTimeout(). Application reads and writes go between
+// the event drain and the next pollTransmit drain.
 import type { RandomSource } from "../crypto/random.ts";
 import { InvalidArgumentError, InvalidStateError } from "../errors.ts";
 import { fillIpv4HeaderChecksum, fillTcpChecksum, verifyTcpChecksum } from "../wire/checksum.ts";
@@ -20,7 +21,7 @@ import { MptcpConnection } from "./connection.ts";
 import type { EndpointContext } from "./connection.ts";
 import type { Subflow } from "./subflow.ts";
 import { DEFAULT_MPTCP_CONFIG } from "./types.ts";
-import type { LocalAddressSpec, MptcpConfig, MptcpDropReason } from "./types.ts";
+import type { LocalAddressSpec, MptcpConfig, MptcpDropReason, MptcpEvent } from "./types.ts";
 
 export interface EndpointOptions {
   addresses: LocalAddressSpec[];
@@ -175,6 +176,18 @@ export class Endpoint {
   /** A connection accepted on a listening port (established), or undefined. */
   pollAccept(): MptcpConnection | undefined {
     return this.acceptQ.shift();
+  }
+
+  /**
+   * The next event of any connection, with its connection (drains the connections' own
+   * pollEvent queues: use either this or MptcpConnection.pollEvent, not both).
+   */
+  pollEvent(): { conn: MptcpConnection; event: MptcpEvent } | undefined {
+    for (const conn of this.conns) {
+      const event = conn.pollEvent();
+      if (event) return { conn, event };
+    }
+    return undefined;
   }
 
   /** Adds a local address; the path manager may open subflows from it or announce it. */

@@ -134,3 +134,25 @@ describe("mptcp lifecycle: joins, ports, IPv6", () => {
     assert.ok(subs[1]!.dataBytesSent > 0);
   });
 });
+
+describe("mptcp Endpoint API", () => {
+  it("Endpoint.pollEvent drains every connection's events with the connection", () => {
+    const sc = scenario({ paths: [LINK] });
+    const seen: string[] = [];
+    sc.server.app = () => {
+      let e;
+      while ((e = sc.server.endpoint.pollEvent()) !== undefined) {
+        assert.ok(sc.server.endpoint.connections.includes(e.conn));
+        seen.push(e.event.type);
+      }
+    };
+    sc.sim.at(0, (now) => {
+      const c = sc.client.endpoint.connect(now, new Uint8Array([198, 18, 100, 1]), 5001);
+      c.write(now, new Uint8Array(1000));
+      c.close(now);
+    });
+    sc.sim.runUntil(1_000_000);
+    assert.deepEqual(seen.slice(0, 2), ["established", "subflowEstablished"]);
+    assert.ok(seen.includes("peerClosed"));
+  });
+});
