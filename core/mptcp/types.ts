@@ -5,6 +5,7 @@ import type { KernelImpl } from "../kernels/types.ts";
 import type { IpAddress } from "../wire/types.ts";
 import type { FallbackReason } from "./handshake.ts";
 import type { CongestionAlgorithm } from "../congestion/index.ts";
+import type { PathManagerKind } from "../path_manager/index.ts";
 
 /** Data-level connection states (RFC 8684 section 3.3.3 mirrors RFC 9293's close diagram). */
 export type MptcpState =
@@ -113,6 +114,10 @@ export interface PathManagerConfig {
   /** ADD_ADDR retransmission timeout (Linux add_addr_timeout, 120 s) and count (3). */
   addAddrTimeoutUs: number;
   addAddrRetries: number;
+  /** Policy (default "fullmesh": Linux's in-kernel manager); see core/path_manager. */
+  kind?: PathManagerKind;
+  /** ndiffports: subflows per connection between the same addresses, the initial one included. */
+  ndiffports?: number;
 }
 
 export interface MptcpConfig {

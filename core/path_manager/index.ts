@@ -4,6 +4,7 @@
 // ADD_ADDR (within add_addr_accepted) opens a subflow to the announced address; everything
 // within the subflows limit (default 2 extra, hard cap 8).
 import type { IpAddress } from "../wire/types.ts";
+import { NDiffPortsPathManager } from "./ndiffports.ts";
 
 /** What the path manager needs from a connection (implemented by MptcpConnection). */
 export interface PmConnection {
@@ -92,4 +93,13 @@ export class FullMeshPathManager implements PathManager {
   canReplace(conn: PmConnection): boolean {
     return conn.role === "client" && conn.endpointAddresses().some((a) => a.subflow);
   }
+}
+
+/** Path-manager policies selectable by name (MptcpConfig.pathManager.kind). */
+export type PathManagerKind = "fullmesh" | "ndiffports";
+
+/** The path manager of one connection for its configuration. */
+export function createPathManager(cfg: { readonly kind?: PathManagerKind; readonly ndiffports?: number }): PathManager {
+  if (cfg.kind === "ndiffports") return new NDiffPortsPathManager(cfg.ndiffports);
+  return new FullMeshPathManager();
 }
