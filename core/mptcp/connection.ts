@@ -44,9 +44,11 @@ import { MPC_FLAG_A, MPC_FLAG_C, MPRST_FLAG_T, TCP_ACK, TCP_RST, TCP_SYN } from 
 import { acceptableMpCapable, findMpCapable, mpCapableFlags } from "./handshake.ts";
 import type { FallbackReason } from "./handshake.ts";
 import type { AddAddr, Dss, IpAddress, MptcpOption, TcpSegment } from "../wire/types.ts";
+import { congestionFactory } from "../congestion/index.ts";
+import type { CongestionFactory } from "../congestion/types.ts";
 import { createScheduler } from "../scheduler/index.ts";
 import type { Scheduler } from "../scheduler/index.ts";
-import { FullMeshPathManager } from "../path_manager/index.ts";
+import { createPathManager } from "../path_manager/index.ts";
 import type { PathManager } from "../path_manager/index.ts";
 import { AddressSignalling } from "./signalling.ts";
 import type { RemoteAddr } from "./signalling.ts";
@@ -109,6 +111,8 @@ export class MptcpConnection implements SubflowOwner {
   private nextSubflowId = 0;
   private readonly sched: Scheduler;
   readonly pm: PathManager;
+  /** One congestion factory per connection: coupled algorithms share state across its subflows. */
+  private readonly ccFactory: CongestionFactory | undefined;
 
   private readonly sendBuf: SendBuffer;
   private recvBuf: ReceiveBuffer | undefined;
@@ -189,8 +193,9 @@ export class MptcpConnection implements SubflowOwner {
     // A bit adds to it (requireChecksum). The client decides on the SYN/ACK.
     if (role === "server" && config.checksum && config.mptcp) this.csum = true;
     this.sched = createScheduler(config.scheduler);
+    this.ccFactory = config.tcp.congestion === undefined && config.congestion !== undefined ? congestionFactory(config.congestion) : undefined;
     this.sig = new AddressSignalling(config.pathManager.addAddrRetries, config.pathManager.addAddrTimeoutUs);
-    this.pm = new FullMeshPathManager();
+    this.pm = createPathManager(config.pathManager);
   }
 
   // =============================================================================== getters
@@ -293,7 +298,7 @@ export class MptcpConnection implements SubflowOwner {
     o: { initial: boolean; active: boolean; localId: number; backup: boolean },
   ): Subflow {
     const sf = new Subflow(this, this.nextSubflowId++, local, lport, remote, rport, { ...o, kernels: this.config.kernels });
-    const tcpCfg = { receiveBufferSize: this.config.receiveBufferSize, ...this.config.tcp, ipv6: local.length === 16 };
+    const tcpCfg = { receiveBufferSize: this.config.receiveBufferSize, ...this.config.tcp, ipv6: local.length === 16, ...(this.ccFactory ? { congestion: this.ccFactory } : {}) };
     sf.tcp = new TcpConnection({ localPort: lport, remotePort: rport, random: this.ctx.random, config: tcpCfg, upper: sf });
     this.subflows.push(sf);
     this.ctx.register(this, sf);
@@ -1559,6 +1564,7 @@ export class MptcpConnection implements SubflowOwner {
     const r: SubflowCloseReason = sf.closedReason ?? (reason === "normal" ? "normal" : reason === "timeout" ? "timeout" : reason === "aborted" ? "aborted" : "reset");
     sf.closedReason = r;
     this.ctx.unregister(this, sf);
+    sf.tcp.congestion?.release?.();
     this.push(sf.peerRst ? { type: "subflowClosed", subflow: sf.id, reason: r, peerResetReason: sf.peerRst.reason, transient: sf.peerRst.transient } : { type: "subflowClosed", subflow: sf.id, reason: r });
     if (this.isMptcp && this.st !== "CLOSED") this.reinjectFrom(sf);
     if (sf.stale) sf.stale = false;
