@@ -316,10 +316,26 @@ export class Endpoint {
 
   /** The next outgoing packet (a new buffer) and its interface, or undefined. */
   pollTransmit(now: number): EndpointTransmit | undefined {
+    return this.transmit(now, undefined);
+  }
+
+  /**
+   * pollTransmit into a caller-owned buffer (DESIGN.md convention 6: no allocation per packet).
+   * `out` must hold the largest packet: IP header + 60 + MSS bytes (65535 is always enough).
+   * Returns the packet's length and where it leaves, or undefined.
+   */
+  pollTransmitInto(now: number, out: Uint8Array): { length: number; iface: number; localAddress: IpAddress } | undefined {
+    const min = 100 + (this.config.tcp.mss ?? 1460);
+    if (out.length < min) throw new InvalidArgumentError(`pollTransmitInto: the buffer needs at least ${min} bytes (got ${out.length})`);
+    const t = this.transmit(now, out);
+    return t ? { length: t.packet.length, iface: t.iface, localAddress: t.localAddress } : undefined;
+  }
+
+  private transmit(now: number, into: Uint8Array | undefined): EndpointTransmit | undefined {
     const r = this.rsts.shift();
     if (r) {
       this.s.rstSent++;
-      return this.encode(r.src, r.dst, r.seg);
+      return this.encode(r.src, r.dst, r.seg, into);
     }
     const n = this.conns.length;
     for (let i = 0; i < n; i++) {
@@ -329,13 +345,13 @@ export class Endpoint {
       this.afterConn(c);
       if (t) {
         this.rr = idx;
-        return this.encode(t.sf.localAddress, t.sf.remoteAddress, t.seg);
+        return this.encode(t.sf.localAddress, t.sf.remoteAddress, t.seg, into);
       }
     }
     const r2 = this.rsts.shift();
     if (r2) {
       this.s.rstSent++;
-      return this.encode(r2.src, r2.dst, r2.seg);
+      return this.encode(r2.src, r2.dst, r2.seg, into);
     }
     this.collect();
     return undefined;
@@ -378,9 +394,11 @@ export class Endpoint {
     throw new InvalidStateError("no ephemeral port left");
   }
 
-  private encode(src: IpAddress, dst: IpAddress, seg: TcpSegment): EndpointTransmit {
+  private encode(src: IpAddress, dst: IpAddress, seg: TcpSegment, into?: Uint8Array): EndpointTransmit {
     const ip = ipHeaderFor(src, dst);
-    const out = new Uint8Array((ip.version === 4 ? 20 : 40) + 60 + seg.payload.length);
+    const need = (ip.version === 4 ? 20 : 40) + 60 + seg.payload.length;
+    if (into && into.length < need) throw new InvalidArgumentError(`pollTransmitInto: buffer of ${into.length} bytes, ${need} needed`);
+    const out = into ?? new Uint8Array(need);
     let r = emitPacket(ip, seg, out, 0);
     if (!r.ok) {
       seg.header.options.sack = undefined;

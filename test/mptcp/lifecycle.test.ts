@@ -156,3 +156,45 @@ describe("mptcp Endpoint API", () => {
     assert.ok(seen.includes("peerClosed"));
   });
 });
+
+describe("mptcp Endpoint API: caller-owned transmit buffer", () => {
+  it("pollTransmitInto moves a transfer through one reused buffer, byte-exact", async () => {
+    const { Endpoint } = await import("../../core/mptcp/endpoint.ts");
+    const { SeededRandomSource } = await import("../../core/crypto/random.ts");
+    const A = new Uint8Array([198, 18, 1, 1]);
+    const B = new Uint8Array([198, 18, 100, 1]);
+    const client = new Endpoint({ addresses: [{ address: A }], random: new SeededRandomSource(1) });
+    const server = new Endpoint({ addresses: [{ address: B }], random: new SeededRandomSource(2) });
+    server.listen(80);
+    assert.throws(() => client.pollTransmitInto(0, new Uint8Array(100)), { name: "InvalidArgumentError" });
+    const out = new Uint8Array(2048);
+    const data = new Uint8Array(3 << 20).map((_, i) => (i * 7 + (i >>> 11)) & 0xff);
+    let now = 0;
+    const c = client.connect(now, B, 80);
+    let s: ReturnType<typeof server.pollAccept>;
+    let off = 0;
+    let got = 0;
+    let bad = -1;
+    const buf = new Uint8Array(1 << 16);
+    for (let round = 0; round < 200_000 && got < data.length; round++) {
+      let t;
+      while ((t = client.pollTransmitInto(now, out)) !== undefined) server.handlePacket(now, out.subarray(0, t.length));
+      while ((t = server.pollTransmitInto(now, out)) !== undefined) client.handlePacket(now, out.subarray(0, t.length));
+      s ??= server.pollAccept();
+      if (c.state === "ESTABLISHED" && off < data.length) off += c.write(now, data.subarray(off));
+      let n: number;
+      while (s && (n = s.read(now, buf)) > 0) {
+        for (let i = 0; i < n && bad < 0; i++) if (buf[i] !== data[got + i]) bad = got + i;
+        got += n;
+      }
+      now += 100;
+      for (const ep of [client, server]) {
+        const to = ep.pollTimeout();
+        if (to !== undefined && to <= now) ep.handleTimeout(now);
+      }
+    }
+    assert.equal(bad, -1);
+    assert.equal(got, data.length);
+    assert.equal(c.isMptcp, true);
+  });
+});
