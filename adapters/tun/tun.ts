@@ -268,7 +268,11 @@ export class TunGroup {
       const r = await this.ffi.pollAsync(fds, n, -1);
       this.wakeups++;
       if (this.stopping) break;
-      if (r < 0) continue; // EINTR
+      if (r < 0) {
+        // EINTR, or a persistent error (a closed fd): retry, but never spin.
+        await new Promise((res) => setTimeout(res, 10));
+        continue;
+      }
       for (let i = 0; i < ports.length; i++) {
         const rev = dv.getInt16(i * POLLFD_SIZE + 6, true);
         const p = ports[i]!;
