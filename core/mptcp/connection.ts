@@ -377,7 +377,7 @@ export class MptcpConnection implements SubflowOwner {
     if (this.finQueued) return;
     this.finQueued = true;
     if (this.fellBack || !this.mp) {
-      for (const sf of this.subflows) if (sf.tcp.state !== "CLOSED") sf.tcp.shutdown();
+      this.shutdownFallbackSubflows();
       return;
     }
     this.maybeSendDataFin(now);
@@ -1334,8 +1334,25 @@ export class MptcpConnection implements SubflowOwner {
       this.infPending = true;
     }
     this.push({ type: "fallback", reason });
-    if (this.finQueued) for (const s of this.subflows) if (s.tcp.state !== "CLOSED") s.tcp.shutdown();
+    if (this.finQueued) this.shutdownFallbackSubflows();
   }
+
+  /**
+   * As TCP (fallback or plain mode), the data level's FIN is the subflow's FIN: it may only be
+   * queued once every byte was handed to the subflow (a subflow driven by pullData sends its
+   * FIN as soon as a pull brings nothing, and a pull brings nothing while the peer's window is
+   * closed). Called again after every input until then.
+   */
+  private shutdownFallbackSubflows(): void {
+    if (!this.finQueued || this.isMptcp) return;
+    if (this.sndNxt < this.sendBuf.nxt64) {
+      this.fallbackFinPending = true;
+      return;
+    }
+    this.fallbackFinPending = false;
+    for (const s of this.subflows) if (s.tcp.state === "ESTABLISHED" || s.tcp.state === "CLOSE_WAIT" || s.tcp.state === "SYN_RECEIVED") s.tcp.shutdown();
+  }
+  private fallbackFinPending = false;
 
   private onSubflowJoined(sf: Subflow): void {
     this.push({ type: "subflowEstablished", subflow: sf.id, localId: sf.localId, remoteId: sf.remoteId, backup: sf.backup });
@@ -1510,6 +1527,7 @@ export class MptcpConnection implements SubflowOwner {
         }
       }
     }
+    if (this.fallbackFinPending) this.shutdownFallbackSubflows();
     if (this.isMptcp && this.st !== "CLOSED") {
       if (this.pmPending && this.establishedEmitted) {
         this.pmPending = false;
@@ -1547,7 +1565,7 @@ export class MptcpConnection implements SubflowOwner {
         this.establishedEmitted = true;
         if (this.st === "SYN_SENT" || this.st === "SYN_RECEIVED") this.st = "ESTABLISHED";
         if (!this.recvBuf) this.initRecv();
-        if (this.finQueued && !this.isMptcp) sf.tcp.shutdown();
+        if (this.finQueued && !this.isMptcp) this.shutdownFallbackSubflows();
         // Ahead of anything the same input produced (data that came with the third ACK).
         this.events.splice(this.evHead, 0, { type: "established", mptcp: this.isMptcp }, { type: "subflowEstablished", subflow: sf.id, localId: 0, remoteId: 0, backup: sf.backup });
         // The server announces at once; the client waits for the server's first DSS (Linux:

@@ -198,3 +198,74 @@ describe("mptcp Endpoint API: caller-owned transmit buffer", () => {
     assert.equal(c.isMptcp, true);
   });
 });
+
+describe("mptcp against a plain TCP host", () => {
+  it("falls back to TCP against core/tcp's TcpHost with a 64 KiB window (echo, 1 MiB each way, byte-exact, no early FIN)", async () => {
+    const { Simulator } = await import("../../adapters/memory/simulator.ts");
+    const { SimMptcpHost } = await import("../../adapters/memory/mptcp_host.ts");
+    const { SimTcpHost } = await import("../../adapters/memory/tcp_host.ts");
+    const { SeededRandomSource } = await import("../../core/crypto/random.ts");
+    const A = new Uint8Array([198, 18, 0, 2]);
+    const K = new Uint8Array([198, 18, 0, 1]);
+    for (let seed = 1; seed <= 3; seed++) {
+      const sim = new Simulator({ seed });
+      const c = new SimMptcpHost({ addresses: [{ address: A, iface: 0 }], random: new SeededRandomSource(seed) });
+      const s = new SimTcpHost({ address: K, random: new SeededRandomSource(seed + 100), config: { receiveBufferSize: 65536, sendBufferSize: 65536 } });
+      sim.connect({ host: c, iface: 0 }, { host: s, iface: 0 }, { rateBps: 1e9, delayUs: 500, queueBytes: 1e6 });
+      s.tcp.listen(5000);
+      const n = 1 << 20;
+      const data = new Uint8Array(n).map((_, i) => (i * 13 + (i >>> 10)) & 0xff);
+      let conn: ReturnType<typeof c.endpoint.connect> | undefined;
+      let off = 0;
+      let got = 0;
+      let bad = -1;
+      const buf = new Uint8Array(65536);
+      const pending: Uint8Array[] = [];
+      let sc: ReturnType<typeof s.tcp.pollAccept>;
+      c.app = (now) => {
+        if (!conn) return;
+        while (conn.pollEvent() !== undefined);
+        if (conn.state === "ESTABLISHED" && off < n) {
+          off += conn.write(now, data.subarray(off));
+          if (off === n) conn.close(now);
+        }
+        let k: number;
+        while ((k = conn.read(now, buf)) > 0) {
+          for (let i = 0; i < k && bad < 0; i++) if (buf[i] !== data[got + i]) bad = got + i;
+          got += k;
+        }
+      };
+      s.app = () => {
+        sc ??= s.tcp.pollAccept(5000);
+        if (!sc) return;
+        const t = sc.conn;
+        while (pending.length > 0) {
+          const p = pending[0]!;
+          const w = t.write(p);
+          if (w < p.length) {
+            pending[0] = p.subarray(w);
+            break;
+          }
+          pending.shift();
+        }
+        let k: number;
+        while ((k = t.read(buf)) > 0) {
+          const p = buf.slice(0, k);
+          if (pending.length > 0) pending.push(p);
+          else {
+            const w = t.write(p);
+            if (w < k) pending.push(p.subarray(w));
+          }
+        }
+        if (t.peerFinReceived && t.state === "CLOSE_WAIT" && pending.length === 0) t.shutdown();
+      };
+      sim.at(0, (now) => {
+        conn = c.endpoint.connect(now, K, 5000, { localAddress: A });
+      });
+      sim.runUntil(30_000_000);
+      assert.equal(conn!.fallback, true);
+      assert.equal(bad, -1);
+      assert.equal(got, n, `seed ${seed}: echoed ${got} of ${n}`);
+    }
+  });
+});
