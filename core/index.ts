@@ -30,8 +30,6 @@ export type { TcpConnectionOptions } from "./tcp/connection.ts";
 export { TcpHost } from "./tcp/host.ts";
 export type { TcpHostConnection, TcpHostDropReason, TcpHostOptions, TcpHostStats } from "./tcp/host.ts";
 export { DEFAULT_TCP_CONFIG, windowScaleFor } from "./tcp/config.ts";
-export { SimpleReceiveBuffer } from "./tcp/buffers.ts";
-export type { TcpReceiveBuffer, TcpReceiveBufferFactory } from "./tcp/buffers.ts";
 export { Endpoint } from "./mptcp/endpoint.ts";
 export type { EndpointOptions, EndpointStats, EndpointTransmit } from "./mptcp/endpoint.ts";
 export { MptcpConnection } from "./mptcp/connection.ts";

@@ -29,7 +29,9 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   rack: true,
   tlp: true,
   challengeAckLimit: 1000,
+  oowAckIntervalUs: 500_000,
   congestion: undefined,
+  kernel: "wasm",
 });
 
 /** The window scale (RFC 7323 section 2.3) needed to advertise `bufferSize` bytes. */

@@ -9,12 +9,16 @@
 // re-arm one timer at pollTimeout().
 import { cubicFactory } from "../congestion/cubic.ts";
 import type { CongestionController } from "../congestion/types.ts";
+import { randomU32 } from "../crypto/random.ts";
+import type { RandomSource } from "../crypto/random.ts";
 import { InvalidArgumentError, InvalidStateError } from "../errors.ts";
+import { createReceiveBuffer } from "../kernels/factory.ts";
+import { Refusal } from "../kernels/types.ts";
+import type { ReceiveBuffer } from "../kernels/types.ts";
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from "../wire/seq.ts";
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from "../wire/types.ts";
 import type { SackBlock, TcpOptions, TcpSegment } from "../wire/types.ts";
-import { SendBytes, SimpleReceiveBuffer } from "./buffers.ts";
-import type { TcpReceiveBuffer, TcpReceiveBufferFactory } from "./buffers.ts";
+import { SendBytes } from "./buffers.ts";
 import { DEFAULT_TCP_CONFIG, windowScaleFor } from "./config.ts";
 import { RttEstimator } from "./rtt.ts";
 import { Scoreboard, TxSeg } from "./scoreboard.ts";
@@ -25,7 +29,6 @@ import type {
   TcpConfig,
   TcpDropReason,
   TcpEvent,
-  TcpRandom,
   TcpState,
   TcpStats,
   TcpUpperLayer,
@@ -49,11 +52,9 @@ const OFF = Infinity;
 export interface TcpConnectionOptions {
   localPort: number;
   remotePort: number;
-  random: TcpRandom;
+  random: RandomSource;
   config?: Partial<TcpConfig>;
   upper?: TcpUpperLayer;
-  /** Receive buffer factory (default: the pure-TS SimpleReceiveBuffer). */
-  receiveBuffer?: TcpReceiveBufferFactory;
 }
 
 interface SackRange {
@@ -62,25 +63,28 @@ interface SackRange {
   stamp: number;
 }
 
-/** Cap on out-of-order ranges held by the receive buffer (Linux has none; 10% reordering at 1 Gbit/s needs ~60). */
+/**
+ * Cap on out-of-order ranges held by the receive buffer (Linux has none). 10% reordering at
+ * 1 Gbit/s needs ~60; at the kernels' default of 32, refused segments were retransmitted and the
+ * retransmissions were reordered again (a storm), so the cap is far above what a path needs.
+ */
 const MAX_HOLES = 1024;
+/**
+ * First size of the receive buffer's ring: it grows (doubling) up to `receiveBufferSize` as the
+ * peer fills the window, so an idle connection (or an MPTCP subflow that hands its bytes on at
+ * once) holds 64 KiB, not the whole configured buffer. Growth is amortised, not per packet.
+ */
+const INITIAL_RCV_RING = 64 * 1024;
 const DUP_THRESH = 3;
 /** RFC 8985 section 7.2: worst-case delayed-ACK time added to the PTO with one segment in flight. */
 const WC_DEL_ACK_US = 200_000;
-
-function readU32(r: TcpRandom): number {
-  const b = new Uint8Array(4);
-  r.fill(b);
-  return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
-}
 
 export class TcpConnection {
   readonly config: Readonly<TcpConfig>;
   readonly localPort: number;
   readonly remotePort: number;
-  private readonly random: TcpRandom;
+  private readonly random: RandomSource;
   private readonly upper: TcpUpperLayer | undefined;
-  private readonly rbFactory: TcpReceiveBufferFactory;
 
   private st: TcpState = "CLOSED";
   private active = false;
@@ -120,7 +124,13 @@ export class TcpConnection {
   private rcvAdv = 0;
   private rcvWscale = 0;
   private readonly ourWscale: number;
-  private rcvBuf: TcpReceiveBuffer | undefined;
+  /**
+   * The receive buffer: a data-plane kernel (core/kernels, width 32, `config.kernel`). Made when
+   * the peer's ISN is known; freed (dispose(), which returns its WASM memory) once no byte can
+   * arrive or be read any more: see freeReceiveBufferIfDone() and dispose(). Views on it are
+   * never kept across calls (the WASM view-validity rule): bytes leave it by read() copies.
+   */
+  private rcvBuf: ReceiveBuffer | undefined;
   private readClosed = false;
   private peerFin = false;
   private oooFin: number | undefined;
@@ -192,6 +202,7 @@ export class TcpConnection {
     spuriousRecoveries: 0,
     spuriousRetransmits: 0,
     challengeAcks: 0,
+    oowAcksSkipped: 0,
     outOfOrderSegments: 0,
     zeroWindowProbes: 0,
     keepaliveProbes: 0,
@@ -211,13 +222,12 @@ export class TcpConnection {
     this.remotePort = opts.remotePort;
     this.random = opts.random;
     this.upper = opts.upper;
-    this.rbFactory = opts.receiveBuffer ?? ((seq, cap) => new SimpleReceiveBuffer(seq, cap, MAX_HOLES));
     this.advMss = Math.min(cfg.mss, cfg.mtu - (cfg.ipv6 ? 40 : 20) - 20);
     this.ourWscale = cfg.windowScaling ? windowScaleFor(cfg.receiveBufferSize) : 0;
     this.sendQ = new SendBytes(cfg.sendBufferSize);
     this.quickAcks = cfg.quickAckSegments;
     this.rtt = new RttEstimator(cfg.initialRtoUs, cfg.minRtoUs, cfg.maxRtoUs);
-    this.tsOffset = readU32(this.random);
+    this.tsOffset = randomU32(this.random);
   }
 
   // =============================================================================== getters
@@ -330,7 +340,7 @@ export class TcpConnection {
   /** Active open: sends a SYN (RFC 9293 section 3.10.1). */
   connect(now: number): void {
     if (this.st !== "CLOSED" || this.closeReason !== undefined) throw new InvalidStateError(`connect() in ${this.st}`);
-    this.iss = readU32(this.random);
+    this.iss = randomU32(this.random);
     this.sndUna = this.iss;
     this.sndNxt = seqAdd(this.iss, 1);
     this.synPending = true;
@@ -366,6 +376,7 @@ export class TcpConnection {
     const before = this.windowToAdvertise();
     const n = rb.read(dst, 0, dst.length);
     this.s.bytesDelivered += n;
+    this.freeReceiveBufferIfDone();
     if (n > 0 && isSynchronized(this.st) && canReceiveData(this.st)) {
       // RFC 9293 3.8.6.2.2 / Linux tcp_cleanup_rbuf: announce a window that grew enough.
       const after = this.windowToAdvertise();
@@ -419,6 +430,17 @@ export class TcpConnection {
   /** Drops the connection without telling the peer (TIME-WAIT reuse by the host). */
   abortSilently(): void {
     if (this.st !== "CLOSED") this.closeWith("aborted");
+  }
+
+  /**
+   * Releases the receive buffer's memory now (WASM memory for the default kernel), discarding
+   * unread bytes; a connection that is not CLOSED is dropped silently first (as abortSilently).
+   * Ownership: the connection frees the buffer itself once it is CLOSED (or has the peer's FIN)
+   * and every byte was read; call dispose() when abandoning a connection before that. Idempotent.
+   */
+  dispose(): void {
+    this.abortSilently();
+    this.disposeReceiveBuffer();
   }
 
   /** Abort: RST to the peer (in synchronized states), then CLOSED. */
@@ -666,14 +688,14 @@ export class TcpConnection {
     this.irs = h.seq;
     this.rcvNxt = seqAdd(h.seq, 1);
     this.negotiate(h.options, now);
-    this.iss = readU32(this.random);
+    this.iss = randomU32(this.random);
     this.sndUna = this.iss;
     this.sndNxt = seqAdd(this.iss, 1);
     this.sndWnd = h.window; // never scaled on a SYN (RFC 7323 section 2.2)
     this.maxSndWnd = this.sndWnd;
     this.sndWl1 = h.seq;
     this.sndWl2 = h.ack;
-    this.rcvBuf = this.rbFactory(this.rcvNxt, this.config.receiveBufferSize);
+    this.makeReceiveBuffer();
     this.synPending = true;
     this.lastRecvAt = now;
     this.go("RCV_SYN");
@@ -701,7 +723,7 @@ export class TcpConnection {
     this.irs = h.seq;
     this.rcvNxt = seqAdd(h.seq, 1);
     this.negotiate(h.options, now);
-    this.rcvBuf = this.rbFactory(this.rcvNxt, this.config.receiveBufferSize);
+    this.makeReceiveBuffer();
     this.rcvAdv = seqAdd(this.rcvNxt, Math.min(65535, this.config.receiveBufferSize));
     this.lastRecvAt = now;
     if (fl & TCP_ACK) {
@@ -749,7 +771,7 @@ export class TcpConnection {
     if (this.tsOk && opts.timestamp && !(fl & TCP_RST)) {
       const tv = opts.timestamp.val >>> 0;
       if (seqLt(tv, this.tsRecent) && now - this.tsRecentAt < 24 * 86400 * 1_000_000) {
-        this.ackPending = true;
+        this.oowAck(now, seg);
         return this.drop("PawsFailed");
       }
     }
@@ -782,7 +804,7 @@ export class TcpConnection {
       if (payload.length > 0 && seqLe(seqAdd(seq, payload.length), this.rcvNxt)) {
         this.dsack = { start: seq, end: seqAdd(seq, payload.length) }; // RFC 2883
       }
-      this.ackPending = true;
+      this.oowAck(now, seg);
       if (fin && this.st === "TIME_WAIT") this.setTimer(TcpTimer.TimeWait, now + this.config.timeWaitUs);
       // A segment at RCV.NXT into a zero window still carries a valid ACK (RFC 9293 3.10.7.4).
       if (wnd === 0 && seq === this.rcvNxt && fl & TCP_ACK && isSynchronized(this.st)) {
@@ -883,6 +905,7 @@ export class TcpConnection {
     this.ackPending = true;
     this.push({ type: "peerFin" });
     this.go("RCV_FIN");
+    this.freeReceiveBufferIfDone();
     if ((this.st as TcpState) === "TIME_WAIT") this.enterTimeWait(now);
   }
 
@@ -895,11 +918,18 @@ export class TcpConnection {
     const rb = this.rcvBuf!;
     const inOrder = seq === this.rcvNxt;
     const hadHoles = this.sackRanges.length > 0;
+    // Grow the ring (doubling, up to receiveBufferSize) when the segment ends past it.
+    const end = seqDiff(seq, rb.readSeq) + payload.length;
+    if (end > rb.capacity && rb.capacity < this.config.receiveBufferSize) {
+      let cap = rb.capacity;
+      while (cap < end) cap *= 2;
+      rb.grow(Math.min(cap, this.config.receiveBufferSize));
+    }
     const r = rb.write(seq, payload, 0, payload.length);
     this.s.bytesReceived += payload.length;
     if (r < 0) {
       this.ackPending = true;
-      this.drop(r === -2 ? "TooManyHoles" : "BufferFull");
+      this.drop(r === Refusal.TooManyHoles ? "TooManyHoles" : "BufferFull");
       return;
     }
     if (!inOrder) {
@@ -967,6 +997,26 @@ export class TcpConnection {
     }
     this.sackRanges = out;
   }
+
+  /**
+   * The ACK owed to an unacceptable segment (RFC 9293 3.10.7.4 first step, RFC 7323 5.3 R1),
+   * rate-limited as Linux's tcp_oow_rate_limited (RFC 5961 section 7, "ACK throttling") for
+   * segments without data or FIN (pure ACKs, probes): at most one per `oowAckIntervalUs`, so two
+   * stacks cannot answer each other's stale pure ACKs forever. Reordered pure ACKs are the common
+   * case: ACKs older than TS.Recent fail PAWS, and a pure ACK overtaken by data carries a
+   * SEG.SEQ below RCV.NXT. Segments with data always get their (duplicate / D-SACK) ACK.
+   */
+  private oowAck(now: number, seg: TcpSegment): void {
+    if (seg.payload.length === 0 && !(seg.header.flags & TCP_FIN) && this.config.oowAckIntervalUs > 0) {
+      if (this.oowAckAt >= 0 && now - this.oowAckAt < this.config.oowAckIntervalUs) {
+        this.s.oowAcksSkipped++;
+        return;
+      }
+      this.oowAckAt = now;
+    }
+    this.ackPending = true;
+  }
+  private oowAckAt = -1;
 
   private challengeAck(now: number): void {
     if (this.challengeWindowStart < 0 || now - this.challengeWindowStart >= 1_000_000) {
@@ -1453,8 +1503,8 @@ export class TcpConnection {
 
   private windowToAdvertise(): number {
     const cap = this.config.receiveBufferSize;
-    let free = this.upper?.receiveWindow ? Math.max(0, Math.floor(this.upper.receiveWindow())) : (this.rcvBuf?.window ?? cap);
-    if (this.rcvBuf) free = Math.min(free, this.rcvBuf.window);
+    const space = this.receiveSpace();
+    let free = this.upper?.receiveWindow ? Math.min(space, Math.max(0, Math.floor(this.upper.receiveWindow()))) : space;
     const max = 65535 * 2 ** this.rcvWscale;
     if (free > max) free = max;
     if (free < Math.min(cap / 2, this.advMss)) free = 0; // receiver SWS avoidance
@@ -1497,7 +1547,7 @@ export class TcpConnection {
         used += 10;
       }
       used = (used + 3) & ~3;
-      window = Math.min(65535, this.rcvBuf?.window ?? this.config.receiveBufferSize);
+      window = Math.min(65535, this.receiveSpace());
       if (peerSaid) this.rcvAdv = seqAdd(this.rcvNxt, window);
     } else if (!(flags & TCP_RST) || flags & TCP_ACK) {
       if (this.tsOk) {
@@ -1605,7 +1655,36 @@ export class TcpConnection {
     this.probePending = false;
     this.synPending = false;
     this.sb.clear();
+    // RFC 9293 3.10.7.4: a reset (or an abort) flushes the segment queues; after an orderly
+    // close the unread bytes stay readable and the buffer goes when they are read.
+    if (reason !== "normal") this.disposeReceiveBuffer();
+    else this.freeReceiveBufferIfDone();
+    this.ccImpl?.release?.();
     this.push({ type: "closed", reason });
+  }
+
+  private makeReceiveBuffer(): void {
+    this.disposeReceiveBuffer();
+    const capacity = Math.min(INITIAL_RCV_RING, this.config.receiveBufferSize);
+    this.rcvBuf = createReceiveBuffer({ width: 32, initialSeq: this.rcvNxt, capacity, maxHoles: MAX_HOLES }, this.config.kernel);
+  }
+
+  /** Free space of the (logical) receive buffer: receiveBufferSize - unread bytes. */
+  private receiveSpace(): number {
+    return this.config.receiveBufferSize - (this.rcvBuf?.readable ?? 0);
+  }
+
+  /** Frees the receive buffer once nothing can arrive (FIN or CLOSED) and nothing is unread. */
+  private freeReceiveBufferIfDone(): void {
+    const rb = this.rcvBuf;
+    if (rb && rb.readable === 0 && (this.peerFin || this.st === "CLOSED")) this.disposeReceiveBuffer();
+  }
+
+  private disposeReceiveBuffer(): void {
+    const rb = this.rcvBuf;
+    if (!rb) return;
+    this.rcvBuf = undefined;
+    rb.dispose();
   }
 }
 

@@ -14,14 +14,15 @@ import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../wire/types.ts";
 import type { IpAddress, TcpSegment } from "../wire/types.ts";
 import { TcpConnection } from "./connection.ts";
 import type { TcpConnectionOptions } from "./connection.ts";
-import type { TcpConfig, TcpEvent, TcpRandom } from "./types.ts";
+import type { RandomSource } from "../crypto/random.ts";
+import type { TcpConfig, TcpEvent } from "./types.ts";
 
 export type TcpHostDropReason = "Malformed" | "BadChecksum" | "NotForUs" | "NoListener" | "Backlog";
 
 export interface TcpHostOptions {
   /** The host's address (IPv4 or IPv6 bytes). */
   address: IpAddress;
-  random: TcpRandom;
+  random: RandomSource;
   config?: Partial<TcpConfig>;
   /** Ephemeral port range (RFC 6056; Linux default 32768-60999). */
   ephemeralLow?: number;
@@ -65,7 +66,7 @@ function keyOf(addr: IpAddress, rport: number, lport: number): string {
 
 export class TcpHost {
   readonly address: IpAddress;
-  private readonly random: TcpRandom;
+  private readonly random: RandomSource;
   private readonly config: Partial<TcpConfig>;
   private readonly conns = new Map<string, TcpHostConnection>();
   private readonly listeners = new Map<number, Listener>();

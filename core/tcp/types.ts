@@ -1,12 +1,12 @@
 // Public types of the sans-IO TCP engine: configuration, events, counters, drop reasons and the
 // "upper layer" hooks through which an MPTCP connection drives a subflow (RFC 8684 section 3).
 import type { CongestionFactory } from "../congestion/types.ts";
+import type { RandomSource } from "../crypto/random.ts";
+import type { KernelImpl } from "../kernels/types.ts";
 import type { MptcpOption, TcpSegment } from "../wire/types.ts";
 
-/** The injected random source (structurally core/crypto/random.ts's RandomSource). */
-export interface TcpRandom {
-  fill(bytes: Uint8Array): void;
-}
+/** The injected random source: core/crypto/random.ts's RandomSource (this alias is kept for old imports). */
+export type TcpRandom = RandomSource;
 
 /** RFC 9293 section 3.3.2 states. */
 export type TcpState =
@@ -90,8 +90,18 @@ export interface TcpConfig {
   tlp: boolean;
   /** RFC 5961 challenge ACKs per second (per connection). */
   challengeAckLimit: number;
+  /**
+   * Least time between two ACKs answering unacceptable segments that carry no data (out of
+   * window, or PAWS-failed): Linux's tcp_invalid_ratelimit (500 ms). 0 = no limit.
+   */
+  oowAckIntervalUs: number;
   /** Congestion controller factory; one controller per connection. */
   congestion: CongestionFactory | undefined;
+  /**
+   * Data-plane kernel of the receive buffer (core/kernels): "wasm" (default build variant), a
+   * named WASM variant, or "ts" for the pure-TS twin.
+   */
+  kernel: KernelImpl;
 }
 
 /** Everything an MPTCP layer may want to know about an outgoing segment. */
@@ -171,6 +181,11 @@ export interface TcpStats {
   /** Retransmissions the peer reported as duplicates (DSACK). */
   spuriousRetransmits: number;
   challengeAcks: number;
+  /**
+   * ACKs not sent to unacceptable segments without data (rate limit `oowAckIntervalUs`): Linux's
+   * TCPACKSkippedSeq + TCPACKSkippedPAWS.
+   */
+  oowAcksSkipped: number;
   outOfOrderSegments: number;
   zeroWindowProbes: number;
   keepaliveProbes: number;

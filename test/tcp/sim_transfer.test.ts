@@ -48,6 +48,21 @@ describe("tcp over the simulator, 64 MiB byte-exact", () => {
     // Every retransmission here is spurious (nothing is lost): they must stay rare.
     assert.ok(r.sender.retransSegments < 0.01 * r.sender.dataSegmentsOut, `retrans ${r.sender.retransSegments}`);
     assert.equal(r.sender.rtoExpiries, 0);
+    // Out-of-window drops at the receiver. The link reorders ACKs too: ACKs held back 3 ms carry
+    // a TSval older than TS.Recent (1 ms clock) and fail PAWS at the sender (correct, RFC 7323
+    // 5.3; thousands of them). Before the ACK throttle (RFC 5961 section 7, Linux's
+    // tcp_invalid_ratelimit) the sender answered each with a pure ACK; 10% of those were
+    // reordered behind later data, arrived with SEG.SEQ < RCV.NXT and failed the zero-length
+    // acceptability test (RFC 9293 3.10.7.4): ~366 "OutOfWindow" drops with no retransmission,
+    // each answered with one more ACK. Now the only sources are duplicates of (spurious)
+    // retransmissions and the sender's few pure segments (handshake ACK, FIN, <= 1 throttled
+    // reply per 500 ms).
+    const s = r.sender;
+    const pure = s.segmentsOut - s.dataSegmentsOut;
+    const oow = r.receiver!.drops.OutOfWindow ?? 0;
+    assert.ok((s.drops.PawsFailed ?? 0) > 1000 && s.oowAcksSkipped > 1000, `PAWS ${s.drops.PawsFailed}, throttled ${s.oowAcksSkipped}`);
+    assert.ok(pure <= 3 + Math.ceil(r.transferUs / 500_000), `sender pure segments ${pure}`);
+    assert.ok(oow <= s.retransSegments + pure, `receiver OutOfWindow ${oow}, retrans ${s.retransSegments}, pure ${pure}`);
   });
 
   it("5% duplication", () => {

@@ -318,4 +318,35 @@ describe("tcp state machine", () => {
     p.runFor(200_000);
     assert.equal(p.b.conn.stats().delayedAcks, d1);
   });
+
+  it("ACKs to unacceptable segments without data are throttled (RFC 5961 section 7, 500 ms); with data never", () => {
+    const p = new Pair({ link: { delayUs: 1000 } });
+    assert.ok(p.connect());
+    p.a.conn.write(randomBytes(20_000, 1));
+    p.runFor(100_000);
+    const c = p.b.conn;
+    const rcvNxt = c.receiveNext;
+    const stale = (len: number): TcpSegment => ({
+      header: { srcPort: 40000, dstPort: 80, seq: (rcvNxt - 5000) >>> 0, ack: p.a.conn.initialSendSeq, flags: TCP_ACK, window: 1000, checksum: 0, urgent: 0, options: { mptcp: [] } },
+      payload: new Uint8Array(len),
+    });
+    // A stale pure ACK of the peer's: not acceptable (SEG.SEQ < RCV.NXT, length 0).
+    const acksAfter = (seg: TcpSegment, now: number): number => {
+      c.handleSegment(now, seg);
+      let n = 0;
+      while (c.pollTransmit(now)) n++;
+      return n;
+    };
+    const t = p.now;
+    const before = c.stats();
+    assert.equal(acksAfter(stale(0), t), 1, "the first one is answered");
+    assert.equal(acksAfter(stale(0), t + 100_000), 0, "within 500 ms: throttled");
+    assert.equal(acksAfter(stale(0), t + 499_999), 0);
+    assert.equal(acksAfter(stale(100), t + 499_999), 1, "old data always gets its duplicate ACK (D-SACK)");
+    assert.equal(acksAfter(stale(0), t + 500_000), 1, "500 ms later: answered again");
+    const st = c.stats();
+    assert.equal(st.oowAcksSkipped - before.oowAcksSkipped, 2);
+    assert.equal((st.drops.OutOfWindow ?? 0) - (before.drops.OutOfWindow ?? 0), 5);
+    assert.equal(c.state, "ESTABLISHED");
+  });
 });
