@@ -13,6 +13,7 @@ const [cmd] = argv;
 
 if (cmd === "--version" || cmd === "-v") {
   console.log(pkg.version);
+} else if (cmd === "sim") { await import("./sim.mjs"); // mptcp sim: experiments on the in-memory network (adapters/sim/)
 } else if (cmd === "server" || cmd === "client") {
   if (!isDeno) {
     const { register } = await import("tsx/esm/api");
