@@ -1168,7 +1168,9 @@ export class TcpConnection {
         rttUs: rttSample >= 0 ? Math.max(1, Math.round(rttSample)) : undefined,
         srttUs: Math.round(this.rtt.srttUs),
         minRttUs: this.rtt.minRttUs,
-        inRecovery: this.caState !== "open",
+        // After an RTO (loss state) the window grows again by slow start (RFC 5681 §3.1, Linux
+        // TCP_CA_Loss); only fast recovery holds it (PRR).
+        inRecovery: this.caState === "recovery",
         appLimited: this.isAppLimited(),
       });
     }
