@@ -7,9 +7,11 @@ import { runSuite, type BenchSuite } from "./harness.ts";
 
 const dir = dirname(fileURLToPath(import.meta.url));
 const filters = process.argv.slice(2);
-const files = readdirSync(dir)
-  .filter((f) => f.endsWith(".bench.ts"))
-  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+const all = readdirSync(dir).filter((f) => f.endsWith(".bench.ts"));
+// A filter that names a suite exactly (`tcp` -> tcp.bench.ts) selects only it, not every file
+// containing it (mptcp.bench.ts); other filters match by substring.
+const files = all
+  .filter((f) => filters.length === 0 || filters.some((x) => (all.includes(`${x}.bench.ts`) ? f === `${x}.bench.ts` : f.includes(x))))
   .sort();
 if (files.length === 0) {
   console.error("no benchmark suites matched");
