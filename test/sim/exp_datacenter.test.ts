@@ -22,7 +22,12 @@ function run(config: Partial<MptcpConfig>, seed: number): { total: number; per: 
 }
 
 describe("experiment 7: datacenter fat-tree slice with ECMP", () => {
-  it("MPTCP (ndiffports, 4 subflows, LIA) against single-path TCP (Reno)", () => {
+  // Known gap: the goal is 1.5x TCP; this slice gives 1.47x (TCP 23.5, MPTCP 34.6 of 40 Mbit/s).
+  // TCP loses 41% of the fabric to collisions, but 2 of the 8 hash seeds also put all 8
+  // subflows of two flows on one uplink, which 4 subflows cannot avoid. The assertion below
+  // checks the qualitative result (>= 1.3x, MPTCP >= 80% of the optimum); the record says
+  // whether the 1.5x goal was met.
+  it("MPTCP (ndiffports, 4 subflows, LIA) against single-path TCP (Reno) [known gap: goal 1.5x, measured 1.47x]", () => {
     const t0 = wallMs();
     let tcp = 0;
     let mp = 0;
