@@ -7,13 +7,32 @@
 // time with the congestion window as the pacing budget), backup subflows only when no regular
 // subflow is active, stale subflows (RTOs without progress) only when nothing else is left.
 import { InvalidArgumentError } from "../errors.ts";
+import { BlestScheduler } from "./blest.ts";
+import { EcfScheduler } from "./ecf.ts";
+import { LowestRttScheduler } from "./lowrtt.ts";
+import { RedundantScheduler } from "./redundant.ts";
 
 /** What a scheduler sees of a subflow. */
 export interface SchedSubflow {
   readonly backup: boolean;
   readonly stale: boolean;
   readonly usable: boolean;
-  readonly tcp: { readonly srttUs: number };
+  readonly tcp: {
+    readonly srttUs: number;
+    /** Congestion window, bytes in flight, MSS and RTT variation (BLEST, ECF; optional). */
+    readonly cwndBytes?: number;
+    readonly bytesInFlight?: number;
+    readonly mss?: number;
+    readonly rttvarUs?: number;
+  };
+}
+
+/** What a scheduler may know of the connection (BLEST, ECF). */
+export interface SchedConnection {
+  /** Bytes the peer's connection-level receive window still allows beyond what was sent. */
+  readonly sendWindowFree: number;
+  /** Bytes the application wrote that were not sent yet. */
+  readonly unsentBytes: number;
 }
 
 export interface Scheduler {
@@ -21,7 +40,11 @@ export interface Scheduler {
   /** The order in which subflows are polled for transmission (all of them, every time). */
   order<T extends SchedSubflow>(subflows: readonly T[]): readonly T[];
   /** May `sf` take data now? */
-  allowed<T extends SchedSubflow>(sf: T, all: readonly T[]): boolean;
+  allowed<T extends SchedSubflow>(sf: T, all: readonly T[], conn?: SchedConnection): boolean;
+  /** New data [dsn, dsn + len) went out on `sf` (redundant scheduling). */
+  sent?<T extends SchedSubflow>(sf: T, dsn: bigint, len: number, all: readonly T[]): void;
+  /** Data `sf` should send again before new data (redundant scheduling), at most maxBytes. */
+  duplicate?<T extends SchedSubflow>(sf: T, una: bigint, maxBytes: number): { dsn: bigint; len: number } | undefined;
 }
 
 function rank(s: SchedSubflow): number {
@@ -70,8 +93,15 @@ export class RoundRobinScheduler extends DefaultScheduler {
   }
 }
 
-export function createScheduler(name: "default" | "roundrobin"): Scheduler {
+/** Schedulers selectable by name (MptcpConfig.scheduler). */
+export type SchedulerName = "default" | "roundrobin" | "lowrtt" | "redundant" | "blest" | "ecf";
+
+export function createScheduler(name: SchedulerName): Scheduler {
   if (name === "default") return new DefaultScheduler();
   if (name === "roundrobin") return new RoundRobinScheduler();
+  if (name === "lowrtt") return new LowestRttScheduler();
+  if (name === "redundant") return new RedundantScheduler();
+  if (name === "blest") return new BlestScheduler();
+  if (name === "ecf") return new EcfScheduler();
   throw new InvalidArgumentError(`unknown scheduler ${String(name)}`);
 }

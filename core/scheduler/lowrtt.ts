@@ -1,0 +1,19 @@
+// Lowest RTT first: the multipath-tcp.org kernel's default scheduler (mptcp_sched.c "default"):
+// among the subflows with free congestion window, the one with the lowest smoothed RTT;
+// backup subflows only when no regular subflow is usable. In the pull model that is: poll the
+// subflows in (rank, srtt) order on every call, and let each take data when its rank allows.
+import type { SchedConnection, SchedSubflow, Scheduler } from "./index.ts";
+import { rankAllows, schedRank } from "./common.ts";
+
+export class LowestRttScheduler implements Scheduler {
+  readonly name: string = "lowrtt";
+
+  order<T extends SchedSubflow>(subflows: readonly T[]): readonly T[] {
+    if (subflows.length <= 1) return subflows;
+    return subflows.slice().sort((a, b) => schedRank(a) - schedRank(b) || a.tcp.srttUs - b.tcp.srttUs);
+  }
+
+  allowed<T extends SchedSubflow>(sf: T, all: readonly T[], _conn?: SchedConnection): boolean {
+    return rankAllows(sf, all);
+  }
+}
