@@ -609,7 +609,7 @@ export class MptcpConnection implements SubflowOwner {
 
   sfOptionSpace(sf: Subflow, flags: number, length: number): number {
     if (!this.isMptcp || flags & TCP_SYN) return 0;
-    if (length > 0) return this.csum ? 28 : 28; // DSS: DATA_ACK(8) + DSN(8) + SSN + length [+ checksum], aligned
+    if (length > 0) return 28; // DSS: 4 + DATA_ACK(8) + DSN(8) + SSN(4) + length(2) [+ checksum(2)], 4-aligned
     if (sf.initial && this.role === "client" && !sf.thirdAckSent) return 20;
     if (!sf.initial && !sf.joined && sf.active) return 24;
     return 12;
@@ -1055,7 +1055,11 @@ export class MptcpConnection implements SubflowOwner {
         this.push({ type: "readable" });
       }
       if (this.peerFinDsn !== undefined && !this.peerFinDone && rb.nextSeq64 === this.peerFinDsn) this.finishPeerFin();
-    } else if (w === 0) this.c.OFOQueue++;
+    } else if (w === 0) {
+      // Nothing new in order: a duplicate (all of it already received), or out of order.
+      if (BigInt.asIntN(64, d + BigInt(len) - rb.nextSeq64) <= 0n) this.c.DuplicateData++;
+      else this.c.OFOQueue++;
+    }
   }
 
   private onChecksumFailure(sf: Subflow, dsn: bigint): void {
