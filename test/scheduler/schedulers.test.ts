@@ -13,6 +13,7 @@ import { LowestRttScheduler } from "../../core/scheduler/lowrtt.ts";
 const MSS = 1448;
 interface Sf extends SchedSubflow {
   id: number;
+  usable: boolean;
   tcp: { srttUs: number; cwndBytes: number; bytesInFlight: number; mss: number; rttvarUs?: number };
 }
 function sf(id: number, o: { rttMs: number; cwnd?: number; inflight?: number; backup?: boolean; stale?: boolean; usable?: boolean; rttvarMs?: number }): Sf {
