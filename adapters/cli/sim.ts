@@ -88,22 +88,25 @@ export async function runSim(argv: readonly string[], io: SimIo = defaultIo()): 
       const frameStart = performance.now();
       while (!exp.done && performance.now() - frameStart < FRAME_MS * 0.8) {
         const t0 = performance.now();
-        exp.runFor(sliceUs);
+        // Plain progress: slices end on whole virtual seconds, where the lines are printed.
+        exp.runFor(plain ? Math.min(sliceUs, nextPlainUs - exp.nowUs) : sliceUs);
         const dt = performance.now() - t0;
         if (dt < 10) sliceUs = Math.min(sliceUs * 2, 2_000_000);
         else if (dt > 40) sliceUs = Math.max(10_000, Math.floor(sliceUs / 2));
+        if (plain && exp.nowUs >= nextPlainUs) {
+          // Every virtual second for short runs; at most one line per wall second for long ones.
+          const wall = performance.now();
+          if (shortRun || wall - lastPlainWall >= 1000) {
+            human(progressLine(exp.snapshot()) + "\n");
+            lastPlainWall = wall;
+          }
+          nextPlainUs = (Math.floor(exp.nowUs / 1_000_000) + 1) * 1_000_000;
+        }
       }
       if (live) {
         const lines = liveLines(exp.snapshot(), { columns: io.columns, title });
         human(liveFrame(lines, prevLines));
         prevLines = lines.length;
-      } else if (plain && exp.nowUs >= nextPlainUs) {
-        const wall = performance.now();
-        if (shortRun || wall - lastPlainWall >= 1000) {
-          human(progressLine(exp.snapshot()) + "\n");
-          lastPlainWall = wall;
-        }
-        nextPlainUs = (Math.floor(exp.nowUs / 1_000_000) + 1) * 1_000_000;
       }
       await tick(); // lets output flush and Ctrl-C arrive
     }

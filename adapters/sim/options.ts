@@ -131,7 +131,6 @@ export function parseSimArgs(argv: readonly string[]): SimCliOptions {
         break;
       case "--quiet":
         out.quiet = true;
-        out.live = false;
         break;
       case "--report":
         out.report = value(flag);
@@ -148,6 +147,7 @@ export function parseSimArgs(argv: readonly string[]): SimCliOptions {
   }
   if (bytes !== undefined && seconds !== undefined) throw new SpecError("--bytes and --seconds: give one of them");
   if (out.live === true && out.quiet) throw new SpecError("--live and --quiet: give one of them");
+  if (out.quiet) out.live = false;
   if (pathsGiven) {
     exp.events = [];
     delete exp.seconds;

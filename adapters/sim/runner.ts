@@ -545,7 +545,8 @@ export class Experiment {
       const cur = slot.sfId !== undefined ? cs.find((x) => x.id === slot.sfId) : undefined;
       const srv = cur ? bySrvRemote.get(addrKey(cur.localAddress)) : undefined;
       const live = cur !== undefined && cur.state !== "CLOSED";
-      this.samples.mbps[key]!.push(bytes !== undefined ? (bytes * 8) / dt / 1e6 : live ? 0 : null);
+      // Bytes of a subflow that closed in this period still count; an empty slot is a gap.
+      this.samples.mbps[key]!.push(live || (bytes !== undefined && bytes > 0) ? ((bytes ?? 0) * 8) / dt / 1e6 : null);
       this.samples.cwnd[key]!.push(live && srv && srv.state !== "CLOSED" ? srv.cwnd : null);
       this.samples.rttMs[key]!.push(live && srv && srv.state !== "CLOSED" && srv.srttUs > 0 ? srv.srttUs / 1000 : null);
     });
