@@ -5,6 +5,7 @@
 // within the subflows limit (default 2 extra, hard cap 8).
 import type { IpAddress } from "../wire/types.ts";
 import { NDiffPortsPathManager } from "./ndiffports.ts";
+import { SignalPathManager, UserspacePathManager } from "./userspace.ts";
 
 /** What the path manager needs from a connection (implemented by MptcpConnection). */
 export interface PmConnection {
@@ -96,10 +97,12 @@ export class FullMeshPathManager implements PathManager {
 }
 
 /** Path-manager policies selectable by name (MptcpConfig.pathManager.kind). */
-export type PathManagerKind = "fullmesh" | "ndiffports";
+export type PathManagerKind = "fullmesh" | "ndiffports" | "signal" | "userspace";
 
 /** The path manager of one connection for its configuration. */
 export function createPathManager(cfg: { readonly kind?: PathManagerKind; readonly ndiffports?: number }): PathManager {
   if (cfg.kind === "ndiffports") return new NDiffPortsPathManager(cfg.ndiffports);
+  if (cfg.kind === "signal") return new SignalPathManager();
+  if (cfg.kind === "userspace") return new UserspacePathManager();
   return new FullMeshPathManager();
 }
