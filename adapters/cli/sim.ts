@@ -29,7 +29,11 @@ const defaultIo = (): SimIo => ({
 /** Wall time of one refresh of the live view (ms). */
 const FRAME_MS = 100;
 
+/** Virtual seconds per wall second of the demo's live view: 30 s of demo in about 10 s. */
+const DEMO_SPEED = 3;
+
 const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Runs `mptcp sim ARGS`; returns the exit status. */
 export async function runSim(argv: readonly string[], io: SimIo = defaultIo()): Promise<number> {
@@ -61,11 +65,13 @@ export async function runSim(argv: readonly string[], io: SimIo = defaultIo()): 
   const human = o.json ? io.stderr : io.stdout;
   const live = o.live ?? (io.isTTY && !o.json && !o.quiet);
   const plain = !live && !o.quiet;
+  // Pacing is for people watching: only with the live view (the demo on a terminal: 3x).
+  const speed = live ? (o.speed ?? (o.demo ? DEMO_SPEED : undefined)) : undefined;
   const title = o.demo ? "mptcp sim --demo" : "mptcp sim";
   if (!o.quiet) {
     const scen = o.experiment.paths.map((p) => p.name).join(" + ");
     const evs = (o.experiment.events ?? []).map((e) => e.text).join(", ");
-    human(`${title}: ${scen}${evs ? `; events ${evs}` : ""}; cc ${exp.options.cc}, seed ${exp.options.seed}${o.demo ? " (the demo: mptcp sim --help for your own scenario)" : ""}\n`);
+    human(`${title}: ${scen}, cc ${exp.options.cc}, seed ${exp.options.seed}${evs ? `\n  events: ${evs}` : ""}${o.demo ? "\n  (the demo; mptcp sim --help to script your own)" : ""}\n`);
   }
 
   let interrupted = false;
@@ -86,10 +92,12 @@ export async function runSim(argv: readonly string[], io: SimIo = defaultIo()): 
     while (!exp.done) {
       // Advance in slices for about one frame of wall time, sizing the slices as we go.
       const frameStart = performance.now();
-      while (!exp.done && performance.now() - frameStart < FRAME_MS * 0.8) {
+      // With --speed on a live view, virtual time follows the wall clock times the speed.
+      const paceUs = speed !== undefined ? ((frameStart - wall0) / 1000) * speed * 1e6 : Infinity;
+      while (!exp.done && performance.now() - frameStart < FRAME_MS * 0.8 && exp.nowUs < paceUs) {
         const t0 = performance.now();
         // Plain progress: slices end on whole virtual seconds, where the lines are printed.
-        exp.runFor(plain ? Math.min(sliceUs, nextPlainUs - exp.nowUs) : sliceUs);
+        exp.runFor(Math.min(plain ? Math.min(sliceUs, nextPlainUs - exp.nowUs) : sliceUs, Math.max(1000, paceUs - exp.nowUs)));
         const dt = performance.now() - t0;
         if (dt < 10) sliceUs = Math.min(sliceUs * 2, 2_000_000);
         else if (dt > 40) sliceUs = Math.max(10_000, Math.floor(sliceUs / 2));
@@ -108,7 +116,9 @@ export async function runSim(argv: readonly string[], io: SimIo = defaultIo()): 
         human(liveFrame(lines, prevLines));
         prevLines = lines.length;
       }
-      await tick(); // lets output flush and Ctrl-C arrive
+      // Lets output flush and Ctrl-C arrive; with --speed, waits for the next frame.
+      if (speed !== undefined) await sleep(Math.max(0, FRAME_MS - (performance.now() - frameStart)));
+      else await tick();
     }
   } finally {
     process.off("SIGINT", onSigint);

@@ -64,8 +64,10 @@ export function liveLines(s: LiveSnapshot, o: LiveViewOptions = {}): string[] {
   const lines = [head];
   const nameW = Math.max(4, ...s.series.map((x) => x.key.length));
   const scale = Math.max(1, ...s.series.map((x) => x.maxMbps));
-  const sparkW = Math.max(10, Math.min(40, cols - nameW - 60));
-  const barW = Math.max(8, Math.min(24, cols - nameW - sparkW - 40));
+  // name, sparkline, bar, "xxx.x Mbit/s  cwnd xxxx KiB  rtt xxxx ms": keep within the columns.
+  const avail = cols - 1 - (nameW + 3 + 5 + 9 + 26);
+  const barW = Math.max(6, Math.min(24, Math.floor(avail * 0.35)));
+  const sparkW = Math.max(8, Math.min(40, avail - barW));
   s.series.forEach((x, i) => {
     const code = COLORS[i % COLORS.length]!;
     const name = color(c, code, x.key.padEnd(nameW));
@@ -76,12 +78,30 @@ export function liveLines(s: LiveSnapshot, o: LiveViewOptions = {}): string[] {
   });
   const ev = s.lastEvent ? `last event: ${(s.lastEvent.tUs / 1e6).toFixed(1)} s ${s.lastEvent.text}` : "last event: -";
   lines.push(color(c, 2, ev));
-  return lines.map((l) => (visibleLength(l) > cols ? l : l));
+  return lines.map((l) => truncate(l, cols - 1));
 }
 
-function visibleLength(s: string): number {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/\x1b\[[0-9;]*m/g, "").length;
+/** Cuts a line to `width` visible characters (ANSI colour codes do not count; a reset ends it). */
+export function truncate(line: string, width: number): string {
+  let out = "";
+  let n = 0;
+  for (let i = 0; i < line.length; ) {
+    if (line.charCodeAt(i) === 0x1b) {
+      const m = /^\x1b\[[0-9;]*m/.exec(line.slice(i));
+      if (m) {
+        out += m[0];
+        i += m[0].length;
+        continue;
+      }
+    }
+    const cp = line.codePointAt(i)!;
+    const ch = String.fromCodePoint(cp);
+    if (n >= width) return out + (line.includes("\x1b[") ? "\x1b[0m" : "");
+    out += ch;
+    n++;
+    i += ch.length;
+  }
+  return out;
 }
 
 /**

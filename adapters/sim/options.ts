@@ -10,7 +10,7 @@ export const SIM_USAGE = `usage: mptcp sim [--demo] [--paths NAME:rate=10Mbit,de
                  [--event 5s:NAME:loss=5% --event 10s:NAME:down --event 15s:NAME:up ...]
                  [--bytes N | --seconds S] [--cc NAME] [--scheduler NAME] [--path-manager NAME]
                  [--subflows-per-path N] [--rcvbuf BYTES] [--checksum] [--seed N]
-                 [--live | --quiet] [--report FILE] [--pcap FILE] [--json]
+                 [--live | --quiet] [--speed X] [--report FILE] [--pcap FILE] [--json]
 A download from a server to a client with one address per path, on the deterministic in-memory
 network (virtual time). Without --paths: the demo (WiFi + LTE; WiFi loss rises at 8 s, WiFi
 down at 16 s, back at 22 s).
@@ -23,6 +23,8 @@ down at 16 s, back at 22 s).
   --cc        cubic | reno | lia | olia | balia (default olia: coupled)
   --scheduler default | roundrobin      --path-manager fullmesh | ndiffports
   --live      live per-subflow view (default on a terminal); --quiet: only the summary
+  --speed X   live view: X virtual seconds per wall second (default: as fast as it goes;
+              the demo on a terminal: 3, so its 30 s take about 10 s)
   --report    write an HTML report (default with --demo: mptcp-report.html)
   --pcap      write a pcap of the server link (first 256 bytes of each packet)
   --json      last line of stdout: one JSON object with the results
@@ -37,6 +39,8 @@ export interface SimCliOptions {
   json: boolean;
   report: string | undefined;
   pcap: string | undefined;
+  /** Live view pacing: virtual seconds per wall second (undefined: as fast as possible). */
+  speed: number | undefined;
   help: boolean;
 }
 
@@ -49,7 +53,7 @@ export function parseSimArgs(argv: readonly string[]): SimCliOptions {
   let pathsGiven = false;
   let demo = false;
   const events: string[] = [];
-  const out: SimCliOptions = { experiment: exp, demo: false, live: undefined, quiet: false, json: false, report: undefined, pcap: undefined, help: false };
+  const out: SimCliOptions = { experiment: exp, demo: false, live: undefined, quiet: false, json: false, report: undefined, pcap: undefined, speed: undefined, help: false };
   let bytes: number | undefined;
   let seconds: number | undefined;
   const value = (flag: string): string => {
@@ -132,6 +136,12 @@ export function parseSimArgs(argv: readonly string[]): SimCliOptions {
       case "--quiet":
         out.quiet = true;
         break;
+      case "--speed": {
+        const v = value(flag);
+        if (!/^\d+(\.\d+)?$/.test(v) || !(Number(v) > 0)) throw new SpecError(`--speed: "${v}" is not a positive number`);
+        out.speed = Number(v);
+        break;
+      }
       case "--report":
         out.report = value(flag);
         break;

@@ -569,7 +569,8 @@ export class Experiment {
       for (const v of m) if (v !== null && v > max) max = v;
       return {
         key,
-        mbps: k > 0 ? (m[k - 1] ?? 0) : 0,
+        // The last 500 ms (100 ms samples are too jumpy to read).
+        mbps: avg(m.slice(Math.max(0, k - 5))),
         history: hist,
         cwnd: k > 0 ? (sm.cwnd[key]![k - 1] ?? null) : null,
         rttMs: k > 0 ? (sm.rttMs[key]![k - 1] ?? null) : null,
@@ -586,7 +587,7 @@ export class Experiment {
       bytes: this.rx,
       targetBytes: this.target,
       series,
-      goodputMbps: k > 0 ? sm.goodputMbps[k - 1]! : 0,
+      goodputMbps: avg(sm.goodputMbps.slice(Math.max(0, k - 5))),
       lastEvent: pathEvents[pathEvents.length - 1],
       done: this.done,
     };
@@ -696,6 +697,12 @@ export class Experiment {
       events: this.events,
     };
   }
+}
+
+function avg(v: readonly (number | null)[]): number {
+  let s = 0;
+  for (const x of v) s += x ?? 0;
+  return v.length > 0 ? s / v.length : 0;
 }
 
 function round(v: number, digits: number): number {
