@@ -55,6 +55,11 @@ export interface TcpConnectionOptions {
   random: RandomSource;
   config?: Partial<TcpConfig>;
   upper?: TcpUpperLayer;
+  /**
+   * Our initial sequence number instead of a random one (the host's TIME-WAIT reuse puts the new
+   * connection's sequence space above the old one's, as Linux: SND.NXT + 65537).
+   */
+  initialSeq?: number;
 }
 
 interface SackRange {
@@ -85,6 +90,7 @@ export class TcpConnection {
   readonly remotePort: number;
   private readonly random: RandomSource;
   private readonly upper: TcpUpperLayer | undefined;
+  private readonly issOpt: number | undefined;
 
   private st: TcpState = "CLOSED";
   private active = false;
@@ -222,6 +228,8 @@ export class TcpConnection {
     this.remotePort = opts.remotePort;
     this.random = opts.random;
     this.upper = opts.upper;
+    if (opts.initialSeq !== undefined && !(Number.isInteger(opts.initialSeq) && opts.initialSeq >= 0 && opts.initialSeq < 2 ** 32)) throw new InvalidArgumentError("initialSeq must be a u32");
+    this.issOpt = opts.initialSeq;
     this.advMss = Math.min(cfg.mss, cfg.mtu - (cfg.ipv6 ? 40 : 20) - 20);
     this.ourWscale = cfg.windowScaling ? windowScaleFor(cfg.receiveBufferSize) : 0;
     this.sendQ = new SendBytes(cfg.sendBufferSize);
@@ -276,6 +284,25 @@ export class TcpConnection {
   /** RCV.NXT (for TIME-WAIT reuse checks by the host). */
   get receiveNext(): number {
     return this.rcvNxt;
+  }
+
+  /** SND.NXT (the host starts a connection that reuses this one's 4-tuple above it). */
+  get sendNext(): number {
+    return this.sndNxt;
+  }
+
+  /**
+   * May this SYN reuse the 4-tuple of this connection in TIME-WAIT (RFC 9293 3.6.1, RFC 6191)?
+   * As Linux's tcp_timewait_state_process: a SYN without ACK or RST, not rejected by PAWS (its
+   * timestamp not older than TS.Recent, when timestamps are in use), whose sequence number is
+   * beyond RCV.NXT or whose timestamp is newer than TS.Recent.
+   */
+  timeWaitAcceptsSyn(seg: TcpSegment): boolean {
+    const h = seg.header;
+    if (this.st !== "TIME_WAIT" || (h.flags & (TCP_SYN | TCP_ACK | TCP_RST)) !== TCP_SYN) return false;
+    const ts = this.tsOk ? h.options.timestamp : undefined;
+    if (ts && seqLt(ts.val >>> 0, this.tsRecent)) return false;
+    return seqGt(h.seq, this.rcvNxt) || (ts !== undefined && seqGt(ts.val >>> 0, this.tsRecent));
   }
 
   /** True when this side sent the first SYN (connect()). */
@@ -340,7 +367,7 @@ export class TcpConnection {
   /** Active open: sends a SYN (RFC 9293 section 3.10.1). */
   connect(now: number): void {
     if (this.st !== "CLOSED" || this.closeReason !== undefined) throw new InvalidStateError(`connect() in ${this.st}`);
-    this.iss = randomU32(this.random);
+    this.iss = this.issOpt ?? randomU32(this.random);
     this.sndUna = this.iss;
     this.sndNxt = seqAdd(this.iss, 1);
     this.synPending = true;
@@ -688,7 +715,7 @@ export class TcpConnection {
     this.irs = h.seq;
     this.rcvNxt = seqAdd(h.seq, 1);
     this.negotiate(h.options, now);
-    this.iss = randomU32(this.random);
+    this.iss = this.issOpt ?? randomU32(this.random);
     this.sndUna = this.iss;
     this.sndNxt = seqAdd(this.iss, 1);
     this.sndWnd = h.window; // never scaled on a SYN (RFC 7323 section 2.2)

@@ -9,7 +9,7 @@ import { InvalidArgumentError, InvalidStateError } from "../errors.ts";
 import { fillIpv4HeaderChecksum, fillTcpChecksum, verifyTcpChecksum } from "../wire/checksum.ts";
 import { ipHeaderFor } from "../wire/ip.ts";
 import { emitPacket, parsePacket } from "../wire/packet.ts";
-import { seqAdd, seqGt } from "../wire/seq.ts";
+import { seqAdd } from "../wire/seq.ts";
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../wire/types.ts";
 import type { IpAddress, TcpSegment } from "../wire/types.ts";
 import { TcpConnection } from "./connection.ts";
@@ -17,7 +17,7 @@ import type { TcpConnectionOptions } from "./connection.ts";
 import type { RandomSource } from "../crypto/random.ts";
 import type { TcpConfig, TcpEvent } from "./types.ts";
 
-export type TcpHostDropReason = "Malformed" | "BadChecksum" | "NotForUs" | "NoListener" | "Backlog";
+export type TcpHostDropReason = "Malformed" | "BadChecksum" | "NotForUs" | "NoListener" | "Backlog" | "NoAck";
 
 export interface TcpHostOptions {
   /** The host's address (IPv4 or IPv6 bytes). */
@@ -159,15 +159,16 @@ export class TcpHost {
     const h = tcp.header;
     const key = keyOf(ip.src, h.srcPort, h.dstPort);
     let hc = this.conns.get(key);
-    if (hc && hc.conn.state === "TIME_WAIT" && h.flags & TCP_SYN && !(h.flags & (TCP_ACK | TCP_RST))) {
-      // RFC 9293 3.6.1 / RFC 6191: a new SYN beyond the old connection's sequence space
-      // (or with a newer timestamp) may reuse the 4-tuple in TIME-WAIT.
-      if (seqGt(h.seq, hc.conn.receiveNext)) {
-        this.conns.delete(key);
-        hc.conn.abortSilently();
-        this.h.timeWaitReused++;
-        hc = undefined;
-      }
+    let iss: number | undefined;
+    if (hc && hc.conn.timeWaitAcceptsSyn(tcp)) {
+      // RFC 9293 3.6.1 / RFC 6191: a new SYN beyond the old connection's sequence space (or
+      // with a newer timestamp) reuses the 4-tuple in TIME-WAIT; our new ISN starts above the
+      // old connection's SND.NXT (Linux: tw_snd_nxt + 65535 + 2), so old duplicates stay old.
+      iss = seqAdd(hc.conn.sendNext, 65537);
+      this.conns.delete(key);
+      hc.conn.abortSilently(); // its "closed" event reaches hc.events; collect() then drops it
+      this.h.timeWaitReused++;
+      hc = undefined;
     }
     if (hc && hc.conn.state !== "CLOSED") {
       hc.conn.handleSegment(now, tcp);
@@ -177,7 +178,7 @@ export class TcpHost {
     const l = this.listeners.get(h.dstPort);
     if (l && h.flags & TCP_SYN && !(h.flags & (TCP_ACK | TCP_RST))) {
       if (l.ready.length >= this.backlog) return this.drop("Backlog");
-      const conn = new TcpConnection({ localPort: h.dstPort, remotePort: h.srcPort, random: this.random, config: { ...this.config, ...l.config } });
+      const conn = new TcpConnection({ localPort: h.dstPort, remotePort: h.srcPort, random: this.random, config: { ...this.config, ...l.config }, initialSeq: iss });
       const nc: TcpHostConnection = { conn, remoteAddress: ip.src, remotePort: h.srcPort, localPort: h.dstPort, events: [] };
       conn.listen();
       conn.handleSegment(now, tcp);
@@ -187,6 +188,8 @@ export class TcpHost {
     // RFC 9293 3.10.7.1: a segment to a closed port gets a RST (unless it is one).
     if (!l) this.drop("NoListener");
     if (h.flags & TCP_RST) return;
+    // RFC 9293 3.10.7.2 (LISTEN): only an ACK earns a RST; other segments without SYN are dropped.
+    if (l && !(h.flags & TCP_ACK)) return this.drop("NoAck");
     const seg: TcpSegment = {
       header: { srcPort: h.dstPort, dstPort: h.srcPort, seq: 0, ack: 0, flags: TCP_RST, window: 0, checksum: 0, urgent: 0, options: { mptcp: [] } },
       payload: new Uint8Array(0),

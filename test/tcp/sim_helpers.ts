@@ -9,6 +9,9 @@ import { Prng } from "./helpers.ts";
 
 export const ADDR_A = new Uint8Array([198, 18, 0, 1]);
 export const ADDR_B = new Uint8Array([198, 18, 0, 2]);
+/** 2001:2::1 and 2001:2::2 (RFC 5180, the IPv6 benchmarking range). */
+export const ADDR6_A = new Uint8Array([0x20, 0x01, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+export const ADDR6_B = new Uint8Array([0x20, 0x01, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
 
 let source: Uint8Array | undefined;
 /** A deterministic pseudo-random source of up to 64 MiB (generated once per process). */
@@ -35,11 +38,12 @@ export interface SimResult {
   ba: LinkCounters;
 }
 
-export function simTransfer(o: { bytes: number; link: LinkSpec; seed?: number; config?: Partial<TcpConfig>; deadlineUs?: number; trust?: boolean }): SimResult {
+export function simTransfer(o: { bytes: number; link: LinkSpec; seed?: number; config?: Partial<TcpConfig>; deadlineUs?: number; trust?: boolean; ipv6?: boolean }): SimResult {
   const data = sourceBytes(o.bytes);
   const sim = new Simulator({ seed: o.seed ?? 1 });
-  const a = new SimTcpHost({ address: ADDR_A, random: new Prng((o.seed ?? 1) * 3 + 1), config: o.config, trustChecksums: o.trust });
-  const b = new SimTcpHost({ address: ADDR_B, random: new Prng((o.seed ?? 1) * 3 + 2), config: o.config, trustChecksums: o.trust });
+  const [addrA, addrB] = o.ipv6 ? [ADDR6_A, ADDR6_B] : [ADDR_A, ADDR_B];
+  const a = new SimTcpHost({ address: addrA, random: new Prng((o.seed ?? 1) * 3 + 1), config: o.config, trustChecksums: o.trust });
+  const b = new SimTcpHost({ address: addrB, random: new Prng((o.seed ?? 1) * 3 + 2), config: o.config, trustChecksums: o.trust });
   const link = sim.connect({ host: a, iface: 0 }, { host: b, iface: 0 }, o.link, "ab");
   b.tcp.listen(5001);
   let client: TcpHostConnection | undefined;
@@ -81,7 +85,7 @@ export function simTransfer(o: { bytes: number; link: LinkSpec; seed?: number; c
     }
   };
   sim.at(0, (now) => {
-    client = a.tcp.connect(now, ADDR_B, 5001);
+    client = a.tcp.connect(now, addrB, 5001);
   });
   sim.runUntilTrue(() => doneAt >= 0 && rcvd >= data.length, o.deadlineUs ?? 3_600_000_000);
   const transferUs = doneAt >= 0 ? doneAt : sim.now;
