@@ -52,6 +52,7 @@ import { createPathManager } from "../path_manager/index.ts";
 import type { PathManager } from "../path_manager/index.ts";
 import { AddressSignalling } from "./signalling.ts";
 import type { RemoteAddr } from "./signalling.ts";
+import { unwrapDsn, wireDsn } from "./dss.ts";
 import { Subflow } from "./subflow.ts";
 import type { SubflowOwner, TxMeta } from "./subflow.ts";
 import { emptyCounters } from "./types.ts";
@@ -117,6 +118,8 @@ export class MptcpConnection implements SubflowOwner {
   private readonly sendBuf: SendBuffer;
   private recvBuf: ReceiveBuffer | undefined;
   private sndNxt: bigint;
+  /** DSN after the last byte written by the application (unbounded mirror of sendBuf.nxt64). */
+  private sndEnd: bigint;
   /** Mirror of sendBuf.una64 (oldest byte not DATA_ACKed), kept to avoid a bigint per packet. */
   private una: bigint;
   private sndMax: bigint;
@@ -185,7 +188,9 @@ export class MptcpConnection implements SubflowOwner {
     this.localToken = km.token;
     this.localIdsn = km.idsn;
     this.sendBuf = createSendBuffer({ initialDsn: (this.localIdsn + 1n) & 0xffffffffffffffffn, capacity: Math.min(INITIAL_BUFFER, config.sendBufferSize) }, config.kernels);
-    this.sndNxt = this.sendBuf.nxt64;
+    // Send-side DSNs are unbounded (IDSN + 1 + offset); the kernels and the wire see them mod 2^64.
+    this.sndNxt = this.localIdsn + 1n;
+    this.sndEnd = this.sndNxt;
     this.una = this.sndNxt;
     this.sndMax = this.sndNxt;
     this.sndWndEdge = this.sndNxt + 65535n;
@@ -348,6 +353,7 @@ export class MptcpConnection implements SubflowOwner {
     const want = Math.min(this.config.sendBufferSize, sb.buffered + bytes.length);
     if (want > sb.capacity) sb.grow(Math.min(this.config.sendBufferSize, Math.max(want, sb.capacity * 2)));
     const n = sb.write(bytes, 0, bytes.length);
+    this.sndEnd += BigInt(n);
     this.bytesWritten += n;
     if (n < bytes.length) this.writeBlocked = true;
     return n;
@@ -751,14 +757,14 @@ export class MptcpConnection implements SubflowOwner {
     if (dss?.mapping && dss.dataFin) {
       const m = dss.mapping;
       if (m.length > 0) {
-        const fin = m.dsn64 ? m.dsn + BigInt(m.length - 1) : expandSeq64(Number(m.dsn & 0xffffffffn), this.recvNext()) + BigInt(m.length - 1);
-        this.onPeerDataFin(sf, fin & 0xffffffffffffffffn);
+        const fin = (m.dsn64 ? m.dsn : expandSeq64(Number(m.dsn & 0xffffffffn), this.recvNext())) + BigInt(m.length - 1);
+        this.onPeerDataFin(sf, wire(fin));
       }
     }
   }
 
   private recvNext(): bigint {
-    return this.recvBuf ? this.recvBuf.nextSeq64 : this.remoteIdsn + 1n;
+    return this.recvBuf ? this.recvBuf.nextSeq64 : wire(this.remoteIdsn + 1n);
   }
 
   private onOption(sf: Subflow, seg: TcpSegment, o: MptcpOption): void {
@@ -770,7 +776,7 @@ export class MptcpConnection implements SubflowOwner {
           if (this.role === "server" && this.remoteKey === undefined) return;
         }
         if (o.dataAck !== undefined) {
-          const ack = o.ack64 ? o.dataAck : expandSeq64(Number(o.dataAck & 0xffffffffn), this.una);
+          const ack = unwrap(o.ack64 ? o.dataAck : expandSeq64(Number(o.dataAck & 0xffffffffn), wire(this.una)), this.una);
           this.onDataAck(sf, ack, seg.header.window);
         }
         const m = o.mapping;
@@ -838,7 +844,8 @@ export class MptcpConnection implements SubflowOwner {
           // Answer with the infinite mapping and continue as TCP (RFC 8684 section 3.7): the
           // data from the failed DSN on is sent again, mapped 1:1 from the next subflow byte.
           const una = this.una;
-          const from = o.dsn < una ? una : o.dsn > this.sndNxt ? this.sndNxt : o.dsn;
+          const fail = unwrap(o.dsn, una);
+          const from = fail < una ? una : fail > this.sndNxt ? this.sndNxt : fail;
           this.sndNxt = from;
           this.infPending = true;
           this.ackFloorSsn = sf.sentRel;
@@ -909,9 +916,9 @@ export class MptcpConnection implements SubflowOwner {
       if (edge > this.sndWndEdge) this.sndWndEdge = edge;
     }
     if (ack > una) {
-      const rel = ack > this.sendBuf.nxt64 ? this.sendBuf.nxt64 : ack;
-      const n = this.sendBuf.ack(rel);
-      this.una = this.sendBuf.una64;
+      const upTo = ack > this.sndEnd ? this.sndEnd : ack;
+      const n = this.sendBuf.ack(wire(upTo));
+      if (n > 0) this.una = upTo;
       if (n > 0) {
         this.bytesAckedTotal += n;
         this.rtxBackoff = 0;
@@ -1106,7 +1113,7 @@ export class MptcpConnection implements SubflowOwner {
       return meta;
     }
     // 2. new data, within the peer's connection-level window
-    const avail = this.sendBuf.nxt64 - this.sndNxt;
+    const avail = this.sndEnd - this.sndNxt;
     if (avail <= 0n) return undefined;
     let n = maxBytes;
     if (avail < BigInt(n)) n = Number(avail);
@@ -1153,8 +1160,9 @@ export class MptcpConnection implements SubflowOwner {
       const m = meta as TxMeta;
       const end = m.dsn + BigInt(m.len);
       if (end > this.una) {
-        const n = this.sendBuf.ack(end > this.sendBuf.nxt64 ? this.sendBuf.nxt64 : end);
-        this.una = this.sendBuf.una64;
+        const upTo = end > this.sndEnd ? this.sndEnd : end;
+        const n = this.sendBuf.ack(wire(upTo));
+        if (n > 0) this.una = upTo;
         if (n > 0) {
           this.bytesAckedTotal += n;
           if (this.writeBlocked) {
@@ -1200,7 +1208,7 @@ export class MptcpConnection implements SubflowOwner {
     }
     const meta = info.meta as TxMeta | undefined;
     if (meta?.inf) {
-      const inf: Dss = { type: "dss", dataFin: false, mapping: { dsn: meta.dsn, dsn64: true, ssn: meta.ssn, length: 0 } };
+      const inf: Dss = { type: "dss", dataFin: false, mapping: { dsn: wire(meta.dsn), dsn64: true, ssn: meta.ssn, length: 0 } };
       if (this.csum) inf.mapping!.checksum = 0;
       return [inf];
     }
@@ -1208,7 +1216,7 @@ export class MptcpConnection implements SubflowOwner {
       // Segments sent before the fallback keep their DSS mapping on retransmission, so the
       // peer can still place them; nothing else carries MPTCP options any more.
       if (meta && info.length > 0 && this.confirmed && (this.infStartSsn < 0 || seqDiff(meta.ssn, this.infStartSsn) < 0) && !(this.ackFloorSsn >= 0 && seqDiff(meta.ssn, this.ackFloorSsn) < 0)) {
-        const d: Dss = { type: "dss", dataFin: false, mapping: { dsn: meta.dsn, dsn64: true, ssn: meta.ssn, length: meta.len } };
+        const d: Dss = { type: "dss", dataFin: false, mapping: { dsn: wire(meta.dsn), dsn64: true, ssn: meta.ssn, length: meta.len } };
         if (this.csum) d.mapping!.checksum = meta.csum >= 0 ? meta.csum : 0;
         if (mptcpOptionLength(d) <= budget) return [d];
       }
@@ -1239,15 +1247,15 @@ export class MptcpConnection implements SubflowOwner {
     const out: MptcpOption[] = [];
     const dss: Dss = { type: "dss", dataFin: false };
     if (this.recvBuf || this.remoteKey !== undefined) {
-      dss.dataAck = this.peerFinDone ? this.peerFinDsn! + 1n : this.recvNext();
+      dss.dataAck = this.peerFinDone ? wire(this.peerFinDsn! + 1n) : this.recvNext();
       dss.ack64 = true;
     }
     if (meta && info.length > 0) {
-      dss.mapping = { dsn: meta.dsn, dsn64: true, ssn: meta.ssn, length: meta.len };
+      dss.mapping = { dsn: wire(meta.dsn), dsn64: true, ssn: meta.ssn, length: meta.len };
       if (this.csum) dss.mapping.checksum = meta.csum >= 0 ? meta.csum : 0;
     } else if (this.finSent && !this.finAcked && info.length === 0) {
       dss.dataFin = true;
-      dss.mapping = { dsn: this.finDsn, dsn64: true, ssn: 0, length: 1 };
+      dss.mapping = { dsn: wire(this.finDsn), dsn64: true, ssn: 0, length: 1 };
       if (this.csum) dss.mapping.checksum = dssChecksum(this.finDsn, 0, 1, this.scratch, 0, 0);
     }
     out.push(dss);
@@ -1349,7 +1357,7 @@ export class MptcpConnection implements SubflowOwner {
    */
   private shutdownFallbackSubflows(): void {
     if (!this.finQueued || this.isMptcp) return;
-    if (this.sndNxt < this.sendBuf.nxt64) {
+    if (this.sndNxt < this.sndEnd) {
       this.fallbackFinPending = true;
       return;
     }
@@ -1419,7 +1427,7 @@ export class MptcpConnection implements SubflowOwner {
 
   private maybeSendDataFin(now: number): void {
     if (!this.finQueued || this.finSent || !this.isMptcp) return;
-    if (this.sndNxt !== this.sendBuf.nxt64) return;
+    if (this.sndNxt !== this.sndEnd) return;
     this.finSent = true;
     this.finDsn = this.sndNxt;
     if (this.sndMax < this.finDsn) this.sndMax = this.finDsn;
@@ -1621,6 +1629,9 @@ export class MptcpConnection implements SubflowOwner {
     this.recvBuf?.dispose();
   }
 }
+
+const wire = wireDsn;
+const unwrap = unwrapDsn;
 
 function rel(sf: Subflow, seq: number): number {
   return (seq - sf.tcp.initialRecvSeq + TWO32) % TWO32;

@@ -6,6 +6,7 @@ import type { IpAddress } from "../wire/types.ts";
 import type { FallbackReason } from "./handshake.ts";
 import type { CongestionAlgorithm } from "../congestion/index.ts";
 import type { PathManagerKind } from "../path_manager/index.ts";
+import type { SchedulerName } from "../scheduler/index.ts";
 
 /** Data-level connection states (RFC 8684 section 3.3.3 mirrors RFC 9293's close diagram). */
 export type MptcpState =
@@ -91,6 +92,10 @@ export interface MptcpCounters {
   MPDataAckBeyondSent: number;
   Reinjections: number;
   ReinjectedBytes: number;
+  /** Opportunistic retransmissions (NSDI 2012) and the subflow penalisations that went with them. */
+  OpportunisticRetrans: number;
+  OpportunisticRetransBytes: number;
+  Penalisations: number;
 }
 
 export function emptyCounters(): MptcpCounters {
@@ -102,6 +107,7 @@ export function emptyCounters(): MptcpCounters {
     EchoAdd: 0, EchoAddTx: 0, RmAddr: 0, RmAddrTx: 0, RmSubflow: 0, MPPrioTx: 0, MPPrioRx: 0, MPFailTx: 0, MPFailRx: 0,
     MPFastcloseTx: 0, MPFastcloseRx: 0, MPRstTx: 0, MPRstRx: 0, RcvPruned: 0, SubflowStale: 0, SubflowRecover: 0,
     MPDataAckBeyondSent: 0, Reinjections: 0, ReinjectedBytes: 0,
+    OpportunisticRetrans: 0, OpportunisticRetransBytes: 0, Penalisations: 0,
   };
 }
 
@@ -150,8 +156,16 @@ export interface MptcpConfig {
   kernels: KernelImpl;
   /** Per-subflow TCP configuration. */
   tcp: Partial<TcpConfig>;
-  /** Scheduler name ("default": Linux's). */
-  scheduler: "default" | "roundrobin";
+  /** Scheduler name ("default": Linux's); see core/scheduler. */
+  scheduler: SchedulerName;
+  /**
+   * Opportunistic retransmission and penalisation (NSDI 2012, the multipath-tcp.org kernel):
+   * when the peer's connection-level window blocks new data, re-send the blocking segment on a
+   * subflow with room and halve the slower holder's window. Default off (as upstream Linux).
+   */
+  opportunisticRetransmission?: boolean;
+  /** Grow the connection-level receive window with the measured rate (up to receiveBufferSize). */
+  receiveBufferAutotune?: boolean;
   /**
    * Congestion control of the subflows ("cubic": Linux's default; "lia" / "olia" / "balia":
    * coupled, one shared state per connection). `tcp.congestion`, when set, takes precedence.
