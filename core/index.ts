@@ -46,3 +46,4 @@ export { acceptableMpCapable, FALLBACK_TABLE, findMpCapable, mpCapableFlags } fr
 export type { FallbackReason } from "./mptcp/handshake.ts";
 export { AddressSignalling, MAX_REMOTE_ADDRS } from "./mptcp/signalling.ts";
 export type { AddAddrOutcome, RemoteAddr } from "./mptcp/signalling.ts";
+export { unwrapDsn, wireDsn } from "./mptcp/dss.ts";
