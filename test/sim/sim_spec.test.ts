@@ -149,5 +149,14 @@ describe("sim command-line options", () => {
     assert.throws(() => parseSimArgs(["--subflows-per-path", "5"]), /at most 8 subflows in all/);
     assert.throws(() => parseSimArgs(["--frobnicate"]), /unknown option "--frobnicate"/);
     assert.throws(() => parseSimArgs(["--live", "--quiet"]), SpecError);
+    assert.throws(() => parseSimArgs(["--speed", "0"]), /--speed: "0" is not a positive number/);
+  });
+
+  test("--speed paces the live view; --quiet turns it off", () => {
+    assert.equal(parseSimArgs(["--speed", "2.5"]).speed, 2.5);
+    assert.equal(parseSimArgs([]).speed, undefined);
+    assert.equal(parseSimArgs(["--quiet"]).live, false);
+    assert.equal(parseSimArgs(["--live"]).live, true);
+    assert.equal(parseSimArgs([]).live, undefined, "undecided: the CLI looks at the terminal");
   });
 });
