@@ -47,7 +47,8 @@ import type { AddAddr, Dss, IpAddress, MptcpOption, TcpSegment } from "../wire/t
 import { congestionFactory } from "../congestion/index.ts";
 import type { CongestionFactory } from "../congestion/types.ts";
 import { createScheduler } from "../scheduler/index.ts";
-import type { Scheduler } from "../scheduler/index.ts";
+import type { SchedConnection, Scheduler } from "../scheduler/index.ts";
+import { RcvSpace, penalise } from "./policies.ts";
 import { createPathManager } from "../path_manager/index.ts";
 import type { PathManager } from "../path_manager/index.ts";
 import { AddressSignalling } from "./signalling.ts";
@@ -111,6 +112,14 @@ export class MptcpConnection implements SubflowOwner {
   readonly subflows: Subflow[] = [];
   private nextSubflowId = 0;
   private readonly sched: Scheduler;
+  /** What the scheduler sees of the connection (BLEST, ECF). */
+  private readonly schedView: SchedConnection;
+  /** Opportunistic retransmission (NSDI 2012): the DSN last re-sent, and when a subflow was last penalised. */
+  private oppDsn = -1n;
+  private oppSubflows: Subflow[] = [];
+  private lastPenaltyAt = -Infinity;
+  /** Receive-buffer autotuning (undefined: the configured size is the window). */
+  private readonly rcvSpace: RcvSpace | undefined;
   readonly pm: PathManager;
   /** One congestion factory per connection: coupled algorithms share state across its subflows. */
   private readonly ccFactory: CongestionFactory | undefined;
@@ -198,6 +207,16 @@ export class MptcpConnection implements SubflowOwner {
     // A bit adds to it (requireChecksum). The client decides on the SYN/ACK.
     if (role === "server" && config.checksum && config.mptcp) this.csum = true;
     this.sched = createScheduler(config.scheduler);
+    const self = this;
+    this.schedView = {
+      get sendWindowFree(): number {
+        return Number(self.sndWndEdge - self.sndNxt);
+      },
+      get unsentBytes(): number {
+        return Number(self.sndEnd - self.sndNxt);
+      },
+    };
+    this.rcvSpace = config.receiveBufferAutotune ? new RcvSpace(config.receiveBufferSize) : undefined;
     this.ccFactory = config.tcp.congestion === undefined && config.congestion !== undefined ? congestionFactory(config.congestion) : undefined;
     this.sig = new AddressSignalling(config.pathManager.addAddrRetries, config.pathManager.addAddrTimeoutUs);
     this.pm = createPathManager(config.pathManager);
@@ -366,6 +385,11 @@ export class MptcpConnection implements SubflowOwner {
     if (!rb || rb.readable === 0) return 0;
     const n = rb.read(dst, 0, dst.length);
     this.bytesRead += n;
+    if (this.rcvSpace) {
+      let rtt = 0;
+      for (const s of this.subflows) if (s.usable && s.tcp.srttUs > rtt) rtt = s.tcp.srttUs;
+      this.rcvSpace.onRead(now, n, rtt);
+    }
     // Window update when the connection-level window grew enough (Linux mptcp_cleanup_rbuf).
     const w = this.recvWindow();
     if (w - this.readAdvertised >= Math.min(this.config.receiveBufferSize / 2, 2 * 1460 * 8) || (this.readAdvertised < 1460 * 2 && w >= 1460 * 2)) {
@@ -1039,7 +1063,8 @@ export class MptcpConnection implements SubflowOwner {
 
   /** The connection-level receive window: the configured buffer minus what awaits read(). */
   private recvWindow(): number {
-    return this.recvBuf ? Math.max(0, this.config.receiveBufferSize - this.recvBuf.readable) : this.config.receiveBufferSize;
+    const size = this.rcvSpace ? this.rcvSpace.size : this.config.receiveBufferSize;
+    return this.recvBuf ? Math.max(0, size - this.recvBuf.readable) : size;
   }
 
   private writeData(rb: ReceiveBuffer, dsn: bigint, data: Uint8Array, off: number, len: number): void {
@@ -1089,7 +1114,7 @@ export class MptcpConnection implements SubflowOwner {
     if (this.st === "CLOSED" || sf.killReason !== undefined || !(sf.initial || sf.joined)) return undefined;
     const ts = sf.tcp.state;
     if (!(ts === "ESTABLISHED" || ts === "CLOSE_WAIT" || (!this.isMptcp && (ts === "FIN_WAIT_1" || ts === "LAST_ACK" || ts === "CLOSING")))) return undefined;
-    if (this.isMptcp && !this.sched.allowed(sf, this.subflows)) return undefined;
+    if (this.isMptcp && !this.sched.allowed(sf, this.subflows, this.schedView)) return undefined;
     // 1. data of a dead or stalled subflow (connection-level retransmission)
     const una = this.reinject.length > 0 ? this.una : 0n;
     while (this.isMptcp && this.reinject.length > 0) {
@@ -1112,6 +1137,11 @@ export class MptcpConnection implements SubflowOwner {
       if (r.len === 0) this.reinject.shift();
       return meta;
     }
+    // 1b. what the scheduler sends again on this subflow (redundant scheduling)
+    if (this.isMptcp && this.sched.duplicate) {
+      const d = this.sched.duplicate(sf, this.una, maxBytes);
+      if (d) return this.takeData(sf, d.dsn, d.len);
+    }
     // 2. new data, within the peer's connection-level window
     const avail = this.sndEnd - this.sndNxt;
     if (avail <= 0n) return undefined;
@@ -1119,7 +1149,7 @@ export class MptcpConnection implements SubflowOwner {
     if (avail < BigInt(n)) n = Number(avail);
     if (this.isMptcp) {
       const wnd = this.sndWndEdge - this.sndNxt;
-      if (wnd <= 0n) return undefined;
+      if (wnd <= 0n) return this.config.opportunisticRetransmission ? this.opportunistic(sf, maxBytes) : undefined;
       if (wnd < BigInt(n)) n = Number(wnd);
     }
     const meta = this.takeData(sf, this.sndNxt, n);
@@ -1129,10 +1159,55 @@ export class MptcpConnection implements SubflowOwner {
       this.infStartSsn = meta.meta.ssn;
       this.c.InfiniteMapTx++;
     }
+    this.sched.sent?.(sf, meta.meta.dsn, n, this.subflows);
     this.sndNxt += BigInt(n);
     if (this.sndNxt > this.sndMax) this.sndMax = this.sndNxt;
     if (this.rtxAt === OFF) this.rtxAt = this.curNow + this.dataRto();
     return meta;
+  }
+
+  /**
+   * Opportunistic retransmission and penalisation (Raiciu et al., NSDI 2012; the multipath-tcp.org
+   * kernel's mptcp_rcv_buf_optimization): the peer's connection-level window is full and this
+   * subflow has room, so the segment at DATA_ACK (held by a slower subflow) is sent again here,
+   * once per subflow and blocking DSN; the slower subflow's window is halved, at most once per RTT
+   * of this subflow, if it is in the open state.
+   */
+  private opportunistic(sf: Subflow, maxBytes: number): { data: Uint8Array; meta: TxMeta } | undefined {
+    const una = this.una;
+    if (una >= this.sndNxt) return undefined;
+    if (this.oppDsn !== una) {
+      this.oppDsn = una;
+      this.oppSubflows = [];
+    }
+    if (this.oppSubflows.includes(sf)) return undefined;
+    let holder: Subflow | undefined;
+    let end = una;
+    for (const s of this.subflows) {
+      for (let i = s.sentHead; i < s.sent.length; i++) {
+        const m = s.sent[i]!;
+        if (m.dsn <= una && una < m.dsn + BigInt(m.len)) {
+          if (s === sf) return undefined; // ours already: TCP retransmits it if lost
+          holder ??= s;
+          const e = m.dsn + BigInt(m.len);
+          if (e > end) end = e;
+          break;
+        }
+        if (m.dsn > una) break;
+      }
+    }
+    if (holder === undefined) return undefined;
+    this.oppSubflows.push(sf);
+    if (sf.tcp.srttUs < holder.tcp.srttUs && this.curNow - this.lastPenaltyAt >= sf.tcp.srttUs) {
+      if (penalise(holder.tcp, this.curNow)) {
+        this.lastPenaltyAt = this.curNow;
+        this.c.Penalisations++;
+      }
+    }
+    const n = Math.min(maxBytes, Number(end - una));
+    this.c.OpportunisticRetrans++;
+    this.c.OpportunisticRetransBytes += n;
+    return this.takeData(sf, una, n);
   }
 
   private takeData(sf: Subflow, dsn: bigint, n: number): { data: Uint8Array; meta: TxMeta } {
