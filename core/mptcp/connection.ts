@@ -212,6 +212,9 @@ export class MptcpConnection implements SubflowOwner {
       get sendWindowFree(): number {
         return Number(self.sndWndEdge - self.sndNxt);
       },
+      get sendWindow(): number {
+        return Number(self.sndWndEdge - self.una);
+      },
       get unsentBytes(): number {
         return Number(self.sndEnd - self.sndNxt);
       },

@@ -4,7 +4,8 @@
 // the fastest subflow x_f could have sent it: with ratio = rtt_s / rtt_f,
 //   X = MSS_f * (cwnd_f + (ratio - 1) / 2) * ratio          (bytes x_f can send during rtt_s)
 // and x_s is skipped (the scheduler waits for x_f) when
-//   X * lambda > sendWindowFree - MSS_s * (inflight_s + 1).
+//   X * lambda > W - MSS_s * (inflight_s + 1),
+// W the connection-level send window (the peer's window; mptcp_blest.c uses snd_wnd).
 // lambda is a fixed scaling factor here (the paper adapts it between 1 and more on observed
 // head-of-line blocking; 1.0 is its starting value).
 import type { SchedConnection, SchedSubflow, Scheduler } from "./index.ts";
@@ -30,7 +31,7 @@ export class BlestScheduler implements Scheduler {
     const mssF = mssOf(fast);
     // The fastest subflow can take it now: wait for it (it is polled first).
     if (cwndRoom(fast) >= mssF) return false;
-    if (blestBlocks(fast, sf, conn.sendWindowFree, this.lambda)) {
+    if (blestBlocks(fast, sf, conn.sendWindow ?? conn.sendWindowFree, this.lambda)) {
       this.skipped++;
       return false;
     }
@@ -39,13 +40,13 @@ export class BlestScheduler implements Scheduler {
 }
 
 /** BLEST's test: would sending on `slow` now risk blocking the window while `fast` could send? */
-export function blestBlocks(fast: SchedSubflow, slow: SchedSubflow, sendWindowFree: number, lambda: number): boolean {
+export function blestBlocks(fast: SchedSubflow, slow: SchedSubflow, sendWindow: number, lambda: number): boolean {
   const mssF = mssOf(fast);
   const mssS = mssOf(slow);
   const ratio = slow.tcp.srttUs / fast.tcp.srttUs;
   const cwndF = (fast.tcp.cwndBytes ?? mssF) / mssF;
   const x = mssF * (cwndF + (ratio - 1) / 2) * ratio;
   const inflightS = (slow.tcp.bytesInFlight ?? 0) / mssS;
-  const room = sendWindowFree - mssS * (inflightS + 1);
+  const room = sendWindow - mssS * (inflightS + 1);
   return Number.isFinite(x) && x * lambda > room;
 }

@@ -31,6 +31,8 @@ export interface SchedSubflow {
 export interface SchedConnection {
   /** Bytes the peer's connection-level receive window still allows beyond what was sent. */
   readonly sendWindowFree: number;
+  /** The peer's whole connection-level window (from DATA_ACK), if known (BLEST). */
+  readonly sendWindow?: number;
   /** Bytes the application wrote that were not sent yet. */
   readonly unsentBytes: number;
 }
