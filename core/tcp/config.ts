@@ -18,6 +18,7 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   delayedAckUs: 40_000,
   quickAckSegments: 16,
   timeWaitUs: 60_000_000,
+  finWait2TimeoutUs: 60_000_000,
   keepalive: false,
   keepaliveIdleUs: 7_200_000_000,
   keepaliveIntervalUs: 75_000_000,

@@ -45,8 +45,10 @@ export const TcpTimer = {
   Tlp: 6,
   Pacing: 7,
   Reorder: 8,
+  /** FIN_WAIT_2 after close() (no more reading): Linux tcp_fin_timeout. */
+  FinWait2: 9,
 } as const;
-const NTIMERS = 9;
+const NTIMERS = 10;
 const OFF = Infinity;
 
 export interface TcpConnectionOptions {
@@ -439,6 +441,7 @@ export class TcpConnection {
   /**
    * Full close: shutdown(), and we will read no more. Unread data (now or later) answers RST
    * (RFC 1122 section 4.2.2.13). Before the handshake completes it just deletes the TCB.
+   * Without the peer's FIN, FIN_WAIT_2 then ends after `finWait2TimeoutUs` (reason "timeout").
    */
   close(): void {
     if (this.st === "CLOSED") return;
@@ -452,7 +455,22 @@ export class TcpConnection {
       return;
     }
     this.shutdown();
+    // close() takes no time: the timer starts at the next pollTransmit(now) (driver order).
+    if (this.st === "FIN_WAIT_2") this.finWait2Pending = true;
   }
+
+  /**
+   * FIN_WAIT_2 of a fully closed connection (close(), nobody reads) ends after
+   * `finWait2TimeoutUs` without the peer's FIN, as Linux's orphaned sockets (tcp_fin_timeout);
+   * after shutdown() alone it waits for the peer as long as it takes (RFC 9293).
+   */
+  private armFinWait2(now: number): void {
+    this.finWait2Pending = false;
+    if (this.st === "FIN_WAIT_2" && this.readClosed && this.config.finWait2TimeoutUs > 0) {
+      this.setTimer(TcpTimer.FinWait2, now + this.config.finWait2TimeoutUs);
+    }
+  }
+  private finWait2Pending = false;
 
   /** Drops the connection without telling the peer (TIME-WAIT reuse by the host). */
   abortSilently(): void {
@@ -507,6 +525,7 @@ export class TcpConnection {
   }
 
   pollTransmit(now: number): TcpSegment | undefined {
+    if (this.finWait2Pending) this.armFinWait2(now);
     if (this.rstPending) {
       const r = this.rstPending;
       this.rstPending = undefined;
@@ -578,6 +597,9 @@ export class TcpConnection {
           break;
         case TcpTimer.TimeWait:
           if (this.st === "TIME_WAIT") this.closeWith("normal", "TIMEOUT_2MSL");
+          break;
+        case TcpTimer.FinWait2:
+          if (this.st === "FIN_WAIT_2") this.closeWith("timeout");
           break;
         case TcpTimer.UserTimeout:
           if (this.sndNxt !== this.sndUna && now - this.progressAt >= this.config.userTimeoutUs && this.config.userTimeoutUs > 0) {
@@ -1175,7 +1197,10 @@ export class TcpConnection {
 
     // FIN acknowledged?
     if (this.finSent && seqGe(this.sndUna, seqAdd(this.finSeq, 1))) {
-      if (this.st === "FIN_WAIT_1") this.go("RCV_ACK_OF_FIN");
+      if (this.st === "FIN_WAIT_1") {
+        this.go("RCV_ACK_OF_FIN");
+        this.armFinWait2(now);
+      }
       else if (this.st === "CLOSING") {
         this.go("RCV_ACK_OF_FIN");
         this.enterTimeWait(now);

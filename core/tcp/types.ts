@@ -73,6 +73,11 @@ export interface TcpConfig {
   /** Data segments acknowledged immediately after the handshake (Linux quick-ack mode). */
   quickAckSegments: number;
   timeWaitUs: number;
+  /**
+   * How long a connection closed with close() waits in FIN_WAIT_2 for the peer's FIN before it
+   * is dropped (Linux tcp_fin_timeout, 60 s); 0 = forever. Not used after shutdown() alone.
+   */
+  finWait2TimeoutUs: number;
   keepalive: boolean;
   keepaliveIdleUs: number;
   keepaliveIntervalUs: number;

@@ -349,4 +349,29 @@ describe("tcp state machine", () => {
     assert.equal((st.drops.OutOfWindow ?? 0) - (before.drops.OutOfWindow ?? 0), 5);
     assert.equal(c.state, "ESTABLISHED");
   });
+
+  it("FIN_WAIT_2 after close() ends after finWait2TimeoutUs (Linux tcp_fin_timeout, 60 s); after shutdown() it waits", () => {
+    const p = new Pair({ link: { delayUs: 1000 } });
+    assert.ok(p.connect());
+    p.a.conn.close();
+    p.runUntil(() => p.a.conn.state === "FIN_WAIT_2", 1_000_000);
+    const t0 = p.now;
+    assert.equal(p.b.conn.state, "CLOSE_WAIT"); // B never closes
+    p.runFor(59_000_000);
+    assert.equal(p.a.conn.state, "FIN_WAIT_2");
+    p.runUntil(() => p.a.conn.state === "CLOSED", 2_000_000);
+    assert.equal(p.a.conn.closedReason, "timeout");
+    assert.ok(p.now - t0 >= 59_990_000 && p.now - t0 <= 60_010_000, `after ${p.now - t0}`);
+
+    const q = new Pair({ link: { delayUs: 1000 } });
+    assert.ok(q.connect());
+    q.a.conn.shutdown();
+    q.runFor(180_000_000);
+    assert.equal(q.a.conn.state, "FIN_WAIT_2", "half-closed: the peer may still send");
+    q.a.conn.close();
+    const t1 = q.now;
+    q.runUntil(() => q.a.conn.state === "CLOSED", 120_000_000);
+    assert.equal(q.a.conn.closedReason, "timeout");
+    assert.ok(q.now - t1 >= 59_990_000 && q.now - t1 <= 60_010_000, `after ${q.now - t1}`);
+  });
 });
