@@ -151,3 +151,73 @@ describe("mptcp security", () => {
     assert.ok(s.subflows.length <= 8);
   });
 });
+
+describe("mptcp security: replay", () => {
+  it("a replayed MP_JOIN (old SYN nonce and old third-ACK HMAC, new port) is reset and counted", () => {
+    const A1 = new Uint8Array([198, 18, 1, 1]);
+    const A2 = new Uint8Array([198, 18, 2, 1]);
+    const PM2 = { subflows: 2, addAddrAccepted: 0, addAddrTimeoutUs: 120_000_000, addAddrRetries: 3 };
+    const client = new Endpoint({ addresses: [{ address: A1 }, { address: A2, subflow: true }], random: new SeededRandomSource(3), config: { pathManager: PM2 } });
+    const server = new Endpoint({ addresses: [{ address: SERVER }], random: new SeededRandomSource(4), config: { pathManager: PM2 } });
+    server.listen(PORT);
+    let now = 0;
+    let joinSyn: Uint8Array | undefined;
+    let joinAck: Uint8Array | undefined;
+    const fromServer: Uint8Array[] = [];
+    const pump = (): void => {
+      for (let round = 0; round < 100; round++) {
+        let moved = false;
+        let t;
+        while ((t = client.pollTransmit(now)) !== undefined) {
+          const r = parsePacket(t.packet);
+          if (r.ok && r.value.tcp.header.options.mptcp.some((o) => o.type === "mp_join_syn")) joinSyn ??= t.packet.slice();
+          if (r.ok && r.value.tcp.header.options.mptcp.some((o) => o.type === "mp_join_ack")) joinAck ??= t.packet.slice();
+          server.handlePacket(now, t.packet);
+          moved = true;
+        }
+        while ((t = server.pollTransmit(now)) !== undefined) {
+          fromServer.push(t.packet);
+          client.handlePacket(now, t.packet);
+          moved = true;
+        }
+        now += 1000;
+        if (!moved) break;
+      }
+    };
+    const c = client.connect(now, SERVER, PORT, { localAddress: A1 });
+    pump();
+    c.write(now, new Uint8Array(100)); // the server's DSS confirms MPTCP; the join follows
+    pump();
+    pump();
+    assert.ok(joinSyn && joinAck, "a join happened");
+    const sconn = server.connections[0]!;
+    assert.equal(sconn.stats().subflows.length, 2);
+    // Replay the SYN from a new source port: the server answers with a fresh nonce.
+    const rs = parsePacket(joinSyn);
+    assert.ok(rs.ok);
+    const syn = rs.value.tcp;
+    syn.header.srcPort = 40404;
+    fromServer.length = 0;
+    server.handlePacket(now, encode(rs.value.ip.src, rs.value.ip.dst, syn));
+    let t;
+    while ((t = server.pollTransmit(now)) !== undefined) fromServer.push(t.packet);
+    const synack = fromServer.map((p) => parsePacket(p)).find((r) => r.ok && r.value.tcp.header.dstPort === 40404);
+    assert.ok(synack && synack.ok && synack.value.tcp.header.options.mptcp.some((o) => o.type === "mp_join_synack"));
+    // Replay the old third ACK (old HMAC), acknowledging the new SYN/ACK as an on-path attacker would.
+    const ra = parsePacket(joinAck);
+    assert.ok(ra.ok);
+    const ack = ra.value.tcp;
+    ack.header.srcPort = 40404;
+    ack.header.seq = (syn.header.seq + 1) >>> 0;
+    ack.header.ack = (synack.value.tcp.header.seq + 1) >>> 0;
+    const before = sconn.counters.MPJoinAckHMacFailure;
+    server.handlePacket(now, encode(ra.value.ip.src, ra.value.ip.dst, ack));
+    const out: Uint8Array[] = [];
+    while ((t = server.pollTransmit(now)) !== undefined) out.push(t.packet);
+    assert.equal(sconn.counters.MPJoinAckHMacFailure, before + 1);
+    const rst = out.map((p) => parsePacket(p)).find((r) => r.ok && r.value.tcp.header.dstPort === 40404 && (r.value.tcp.header.flags & TCP_RST) !== 0);
+    assert.ok(rst && rst.ok, "RST sent to the replayed join");
+    assert.ok(rst.value.tcp.header.options.mptcp.some((o) => o.type === "mp_tcprst" && o.reason === 1));
+    assert.equal(sconn.liveSubflows.length, 2, "the real subflows are untouched");
+  });
+});
