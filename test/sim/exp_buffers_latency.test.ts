@@ -64,6 +64,31 @@ describe("experiment 2: 10 Mbit/s + 5 Mbit/s, 10 ms and 60 ms RTT (LIA)", () => 
   }
 });
 
+describe("experiment 2 (schedulers): 128 KiB receive buffer, every scheduler", () => {
+  it("goodput per scheduler (reported); each at least 0.8x the fast path alone", () => {
+    const t0 = wallMs();
+    const FAST: LinkSpec = { rateBps: 10e6, delayUs: 5_000, queueBytes: 30_000 };
+    const SLOW: LinkSpec = { rateBps: 5e6, delayUs: 30_000, queueBytes: 40_000 };
+    const one = (paths: LinkSpec[], scheduler: SchedulerName): { bps: number; split: number[] } => {
+      const net = multiPath({ paths, clientConfig: { pathManager: PM_WIDE }, serverConfig: { pathManager: PM_WIDE, receiveBufferSize: 128 * KiB } });
+      const [f] = bulkFlows(net, [{ name: "mp", client: net.client, local: hostAddr(0, 0), port: 5001, config: { congestion: "lia", scheduler } }]);
+      net.sim.runUntil(20e6);
+      return { bps: goodput(f!, 3e6, 20e6), split: subflowBytes(f!) };
+    };
+    const fast = one([FAST], "default").bps;
+    const rows: string[] = [];
+    for (const sch of ["default", "lowrtt", "roundrobin", "blest", "ecf", "redundant"] as SchedulerName[]) {
+      const r = one([FAST, SLOW], sch);
+      const slowShare = r.split[1]! / (r.split[0]! + r.split[1]!);
+      rows.push(`${sch} ${mbit(r.bps)} (${(r.bps / fast).toFixed(2)}x, slow path ${(100 * slowShare).toFixed(0)}%)`);
+      record({ exp: 2, name: `128 KiB receive buffer, scheduler ${sch}`, goal: ">= 0.8x fast path alone", value: `${(r.bps / fast).toFixed(2)}x (${mbit(r.bps)} Mbit/s, ${(100 * slowShare).toFixed(0)}% of bytes on the slow path)`, pass: r.bps >= 0.8 * fast });
+      assert.ok(r.bps >= 0.8 * fast, `${sch}: ${mbit(r.bps)}`);
+      if (sch === "redundant") assert.ok(slowShare > 0.3, "redundant copies everything on the slow path too");
+    }
+    console.log(`[exp2] schedulers at 128 KiB (fast path alone ${mbit(fast)}): ${rows.join("; ")}; wall ${(wallMs() - t0).toFixed(0)} ms`);
+  });
+});
+
 describe("experiment 6: handover from a WiFi-like to an LTE-like path", () => {
   // WiFi 20 Mbit/s, 10 ms RTT; LTE 10 Mbit/s, 60 ms RTT. Bulk upload; at 3 s the WiFi path
   // disappears. Stall = the longest gap between two deliveries to the server application
