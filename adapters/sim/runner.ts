@@ -255,7 +255,9 @@ export class Experiment {
       ...(opt.rcvbuf !== undefined ? { receiveBufferSize: opt.rcvbuf } : {}),
     };
     this.sim = new Simulator({ seed });
-    const addrs: LocalAddressSpec[] = opt.paths.map((_, i) => ({ address: pathAddress(i), iface: i, subflow: i > 0, id: i + 1 }));
+    // Every address is a "subflow" endpoint (the path manager never joins from the initial
+    // address itself); it also lets the connection outlive a moment with no path at all.
+    const addrs: LocalAddressSpec[] = opt.paths.map((_, i) => ({ address: pathAddress(i), iface: i, subflow: true, id: i + 1 }));
     this.client = new SimMptcpHost({ addresses: addrs, random: new SeededRandomSource(seed * 7 + 1), config, trustChecksums: true });
     this.server = new SimMptcpHost({ addresses: [{ address: SERVER_ADDRESS, iface: 0 }], random: new SeededRandomSource(seed * 7 + 2), config, trustChecksums: true });
     const router = new Router("r", seed, false);
@@ -358,7 +360,8 @@ export class Experiment {
     }
     if (this.target !== undefined && this.rx >= this.target && this.doneAtUs === undefined) this.doneAtUs = now;
     if (c.state === "CLOSED" && this.doneAtUs === undefined && this.failed === undefined) {
-      this.failed = `connection closed (${c.closedReason ?? "?"}) after ${this.rx} bytes`;
+      const why = this.pathUp.some((u) => u) ? "" : ": its last path went down (nothing left to carry a subflow)";
+      this.failed = `connection closed (${c.closedReason ?? "?"}) after ${this.rx} bytes${why}`;
     }
   }
 
