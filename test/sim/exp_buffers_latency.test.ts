@@ -117,7 +117,7 @@ describe("experiment 6: handover from a WiFi-like to an LTE-like path", () => {
       last = t;
     }
     if (last <= DOWN) stall = Infinity;
-    return { stall, after: goodput(f!, DOWN + 4e6, DOWN + 5e6) };
+    return { stall, after: goodput(f!, DOWN + 3.5e6, DOWN + 5e6) };
   };
   const cases = [
     { name: "WiFi interface goes away (address removed), LTE regular", backup: false, removeAddress: true, goal: true },
