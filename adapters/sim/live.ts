@@ -127,7 +127,7 @@ export function summaryLines(r: ExperimentResult): string[] {
   const names = r.options.paths.map((p) => p.name);
   const out: string[] = [];
   out.push(
-    `${s.ok ? "ok" : s.interrupted ? "interrupted" : "FAILED"}${s.error && !s.interrupted ? ` (${s.error})` : ""}: ${fmtBytes(s.bytes)} in ${s.simSeconds.toFixed(1)} s of virtual time, goodput ${s.goodputMbps.toFixed(2)} Mbit/s, longest stall ${s.maxStallMs.toFixed(0)} ms (cc ${s.cc}, seed ${s.seed})`,
+    `${s.ok ? "ok" : s.interrupted ? "interrupted" : "FAILED"}${s.error && !s.interrupted ? ` (${s.error})` : ""}: ${fmtBytes(s.bytes)} in ${s.simSeconds.toFixed(1)} s of virtual time, goodput ${s.goodputMbps.toFixed(2)} Mbit/s, longest stall ${s.maxStallMs.toFixed(0)} ms at ${s.maxStallAtS.toFixed(1)} s (cc ${s.cc}, seed ${s.seed})`,
   );
   out.push(`per path: ${s.subflows.map((x) => `${x.path} ${fmtBytes(x.bytes)} (${(x.share * 100).toFixed(1)}%, ${x.retransmits} retransmitted)`).join(", ")}`);
   if (s.phases.length > 1) {

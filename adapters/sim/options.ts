@@ -3,7 +3,8 @@ import { COUPLED_ALGORITHMS } from "../../core/congestion/index.ts";
 import type { CongestionAlgorithm } from "../../core/congestion/index.ts";
 import type { PathManagerKind } from "../../core/path_manager/index.ts";
 import { demoOptions } from "./demo.ts";
-import type { ExperimentOptions, SchedulerName } from "./runner.ts";
+import type { SchedulerName } from "../../core/scheduler/index.ts";
+import type { ExperimentOptions } from "./runner.ts";
 import { parseDuration, parseEvent, parsePaths, parseSize, SpecError } from "./spec.ts";
 
 export const SIM_USAGE = `usage: mptcp sim [--demo] [--paths NAME:rate=10Mbit,delay=20ms[,loss=1%][,queue=BYTES][,jitter=5ms];NAME:...]
@@ -21,7 +22,8 @@ down at 16 s, back at 22 s).
               up = it comes back (address re-added: a new subflow joins)
   --bytes N   transfer N bytes (k, M, G suffixes) then stop; --seconds S: send for S seconds
   --cc        cubic | reno | lia | olia | balia (default olia: coupled)
-  --scheduler default | roundrobin      --path-manager fullmesh | ndiffports
+  --scheduler default | roundrobin | lowrtt | redundant | blest | ecf
+  --path-manager fullmesh | ndiffports
   --live      live per-subflow view (default on a terminal); --quiet: only the summary
   --speed X   live view: X virtual seconds per wall second (default: as fast as it goes;
               the demo on a terminal: 3, so its 30 s take about 10 s)
@@ -45,6 +47,7 @@ export interface SimCliOptions {
 }
 
 const CCS: readonly CongestionAlgorithm[] = ["cubic", "reno", ...COUPLED_ALGORITHMS];
+const SCHEDULERS: readonly SchedulerName[] = ["default", "roundrobin", "lowrtt", "redundant", "blest", "ecf"];
 
 export function parseSimArgs(argv: readonly string[]): SimCliOptions {
   const a = [...argv];
@@ -105,9 +108,9 @@ export function parseSimArgs(argv: readonly string[]): SimCliOptions {
         break;
       }
       case "--scheduler": {
-        const v = value(flag);
-        if (v !== "default" && v !== "roundrobin") throw new SpecError(`--scheduler: unknown scheduler "${v}" (default, roundrobin)`);
-        exp.scheduler = v as SchedulerName;
+        const v = value(flag) as SchedulerName;
+        if (!SCHEDULERS.includes(v)) throw new SpecError(`--scheduler: unknown scheduler "${v}" (${SCHEDULERS.join(", ")})`);
+        exp.scheduler = v;
         break;
       }
       case "--path-manager": {

@@ -199,7 +199,7 @@ svg .sfm { fill: #555; } svg .cm { fill: #c0392b; }
 <div>goodput<b>${s.goodputMbps.toFixed(2)} Mbit/s</b></div>
 <div>delivered<b>${(s.bytes / 1048576).toFixed(1)} MiB</b></div>
 <div>simulated<b>${s.simSeconds.toFixed(1)} s</b></div>
-<div>longest stall<b>${s.maxStallMs.toFixed(0)} ms</b></div>
+<div>longest stall<b>${s.maxStallMs.toFixed(0)} ms</b><span class="dim">from ${s.maxStallAtS.toFixed(2)} s</span></div>
 </div>
 <h2>Scenario</h2>
 <table>

@@ -23,6 +23,7 @@ import type { MptcpConnection } from "../../core/mptcp/connection.ts";
 import type { LocalAddressSpec, MptcpConfig, MptcpCounters, MptcpEvent, SubflowStats } from "../../core/mptcp/types.ts";
 import type { CongestionAlgorithm } from "../../core/congestion/index.ts";
 import type { PathManagerKind } from "../../core/path_manager/index.ts";
+import type { SchedulerName } from "../../core/scheduler/index.ts";
 import { defaultQueueBytes, formatRate } from "./spec.ts";
 import type { EventSpec, PathParams, PathSpec } from "./spec.ts";
 
@@ -33,7 +34,7 @@ export function pathAddress(i: number): Uint8Array {
   return new Uint8Array([198, 18, i + 1, 1]);
 }
 
-export type SchedulerName = "default" | "roundrobin";
+export type { SchedulerName } from "../../core/scheduler/index.ts";
 
 export interface ExperimentOptions {
   paths: PathSpec[];
@@ -107,6 +108,8 @@ export interface ExperimentSummary {
   bytes: number;
   goodputMbps: number;
   maxStallMs: number;
+  /** When the longest stall began (virtual seconds). */
+  maxStallAtS: number;
   subflows: SubflowSummary[];
   counters: Partial<MptcpCounters>;
   interrupted: boolean;
@@ -190,6 +193,7 @@ export class Experiment {
   private firstRxUs = -1;
   private lastRxUs = 0;
   private maxGapUs = 0;
+  private maxGapAtUs = 0;
   private doneAtUs: number | undefined;
   private failed: string | undefined;
   private interruptedFlag = false;
@@ -354,7 +358,10 @@ export class Experiment {
         }
       }
       if (this.firstRxUs < 0) this.firstRxUs = now;
-      else if (now - this.lastRxUs > this.maxGapUs) this.maxGapUs = now - this.lastRxUs;
+      else if (now - this.lastRxUs > this.maxGapUs) {
+        this.maxGapUs = now - this.lastRxUs;
+        this.maxGapAtUs = this.lastRxUs;
+      }
       this.lastRxUs = now;
       this.rx += n;
     }
@@ -672,6 +679,7 @@ export class Experiment {
     // A stall still going on at the end counts too (nothing arrived for the last seconds).
     const tailGap = this.doneAtUs === undefined || this.target === undefined ? end - (this.firstRxUs < 0 ? 0 : this.lastRxUs) : 0;
     const maxGap = Math.max(this.maxGapUs, tailGap);
+    const maxGapAt = tailGap > this.maxGapUs ? this.lastRxUs : this.maxGapAtUs;
     let error = this.failed;
     if (!error && this.target !== undefined && this.rx < this.target) error = this.interruptedFlag ? "interrupted" : `deadline: ${this.rx} of ${this.target} bytes after ${round(now / 1e6, 3)} s`;
     if (!error && this.interruptedFlag) error = "interrupted";
@@ -683,6 +691,7 @@ export class Experiment {
         bytes: this.rx,
         goodputMbps: round((this.rx * 8) / (elapsed / 1e6) / 1e6, 3),
         maxStallMs: round(maxGap / 1000, 1),
+        maxStallAtS: round(maxGapAt / 1e6, 3),
         subflows: [...per.values()],
         counters,
         interrupted: this.interruptedFlag,
