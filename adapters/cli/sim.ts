@@ -112,7 +112,7 @@ export async function runSim(argv: readonly string[], io: SimIo = defaultIo()): 
         }
       }
       if (live) {
-        const lines = liveLines(exp.snapshot(), { columns: io.columns, title });
+        const lines = liveLines(exp.snapshot(), { columns: io.columns });
         human(liveFrame(lines, prevLines));
         prevLines = lines.length;
       }
@@ -125,7 +125,7 @@ export async function runSim(argv: readonly string[], io: SimIo = defaultIo()): 
   }
   const wallS = (performance.now() - wall0) / 1000;
   if (live) {
-    human(liveFrame(liveLines(exp.snapshot(), { columns: io.columns, title }), prevLines));
+    human(liveFrame(liveLines(exp.snapshot(), { columns: io.columns }), prevLines));
   }
   const r = exp.result();
   if (!o.quiet || !o.json) {

@@ -56,7 +56,7 @@ export function liveLines(s: LiveSnapshot, o: LiveViewOptions = {}): string[] {
   const c = o.color ?? true;
   const t = (s.tUs / 1e6).toFixed(1).padStart(5);
   const total = s.endUs !== undefined ? ` / ${(s.endUs / 1e6).toFixed(0)} s` : " s";
-  const pw = 20;
+  const pw = cols >= 100 ? 20 : 8;
   const prog = bar(s.progress, 1, pw);
   const head = `${color(c, 1, o.title ?? "mptcp sim")}  t=${t}${total}  ${prog} ${Math.floor(s.progress * 100)
     .toString()

@@ -53,6 +53,8 @@ interface ChartOpts {
   endS: number;
   lines: Line[];
   events: TimelineEvent[];
+  /** A shaded time span (the longest stall), with its label. */
+  band?: { fromS: number; toS: number; label: string };
   width?: number;
   height?: number;
 }
@@ -94,6 +96,11 @@ export function lineChart(o: ChartOpts): string {
   parts.push(`<text x="${L + pw / 2}" y="${H - 6}" class="xl">time (s)</text>`);
   parts.push(`<text x="14" y="${T + ph / 2}" class="yt" transform="rotate(-90 14 ${T + ph / 2})">${esc(o.unit)}</text>`);
   parts.push(`<line x1="${L}" y1="${T + ph}" x2="${W - R}" y2="${T + ph}" class="axis"/><line x1="${L}" y1="${T}" x2="${L}" y2="${T + ph}" class="axis"/>`);
+  if (o.band && o.band.toS > o.band.fromS) {
+    const x0 = X(o.band.fromS);
+    const w = Math.max(1.5, X(o.band.toS) - x0);
+    parts.push(`<rect x="${x0.toFixed(1)}" y="${T}" width="${w.toFixed(1)}" height="${ph}" class="band"><title>${esc(o.band.label)}</title></rect>`);
+  }
   // path events: vertical lines with a label; subflow events: small marks at the bottom
   let labelRow = 0;
   let lastLabelX = -1e9;
@@ -187,7 +194,7 @@ svg .ct { font-size: 14px; font-weight: 600; fill: #222; } svg .lg { font-size: 
 svg .grid { stroke: #eee; } svg .axis { stroke: #999; } svg .yl { font-size: 11px; fill: #666; text-anchor: end; dominant-baseline: middle; }
 svg .xl { font-size: 11px; fill: #666; text-anchor: middle; } svg .yt { font-size: 11px; fill: #666; text-anchor: middle; }
 svg .ev { stroke: #c0392b; stroke-dasharray: 4 3; stroke-width: 1.2; } svg .evl { font-size: 11px; fill: #c0392b; }
-svg .sfm { fill: #555; } svg .cm { fill: #c0392b; }
+svg .sfm { fill: #555; } svg .cm { fill: #c0392b; } svg .band { fill: #f2c94c; fill-opacity: 0.45; }
 .note { color: #666; font-size: 12.5px; }
 </style>
 </head>
@@ -209,8 +216,8 @@ svg .sfm { fill: #555; } svg .cm { fill: #c0392b; }
 <tr><th>stack</th><td>congestion control <code>${opt.cc}</code>, scheduler <code>${opt.scheduler}</code>, path manager <code>${opt.pathManager}</code>, ${opt.subflowsPerPath} subflow(s) per path${opt.checksum ? ", DSS checksums" : ""}${opt.rcvbuf !== undefined ? `, receive buffer ${opt.rcvbuf} B` : ""}</td></tr>
 </table>
 <h2>Throughput per subflow</h2>
-${lineChart({ title: "Throughput (500 ms moving average)", unit: "Mbit/s", tS, endS, lines: thr, events: r.events })}
-<p class="note">Payload arriving at the client on each subflow; dashed: goodput delivered in order to the application. Red dashed lines: path events; triangles: subflow events (hover for details).</p>
+${lineChart({ title: "Throughput (500 ms moving average)", unit: "Mbit/s", tS, endS, lines: thr, events: r.events, band: { fromS: s.maxStallAtS, toS: s.maxStallAtS + s.maxStallMs / 1000, label: `longest stall: ${s.maxStallMs.toFixed(0)} ms without delivery from ${s.maxStallAtS.toFixed(3)} s` } })}
+<p class="note">Payload arriving at the client on each subflow; dashed: goodput delivered in order to the application. Red dashed lines: path events; triangles: subflow events; yellow band: the longest stall (hover for details).</p>
 <h2>Congestion window</h2>
 ${lineChart({ title: "Sender congestion window", unit: "KiB", tS, endS, lines: cwnd, events: r.events, height: 220 })}
 <h2>Round-trip time</h2>

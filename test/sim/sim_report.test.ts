@@ -65,6 +65,7 @@ describe("sim report", () => {
       assert.match(svg, /wifi: down/);
     }
     assert.match(svgs[0]!, /<title>goodput \(app\)<\/title>/);
+    assert.match(svgs[0]!, new RegExp(`class="band"><title>longest stall: ${result.summary.maxStallMs.toFixed(0)} ms without delivery`), "the longest stall is shaded");
     // The summary and the phases table are there.
     assert.match(html, /goodput<b>[\d.]+ Mbit\/s<\/b>/);
     assert.equal((html.match(/<tr><td>\d+–\d+ s<\/td>/g) ?? []).length, 4, "four phases");
