@@ -40,7 +40,7 @@ import { dssChecksum } from "../wire/checksum.ts";
 import { formatIp, ipEquals } from "../wire/ip.ts";
 import { mptcpOptionLength } from "../wire/mptcp.ts";
 import { expandSeq64, seqDiff } from "../wire/seq.ts";
-import { MPC_FLAG_A, MPC_FLAG_C, MPRST_FLAG_T, TCP_ACK, TCP_RST, TCP_SYN } from "../wire/types.ts";
+import { MPC_FLAG_A, MPC_FLAG_C, MPRST_FLAG_T, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../wire/types.ts";
 import { acceptableMpCapable, findMpCapable, mpCapableFlags } from "./handshake.ts";
 import type { FallbackReason } from "./handshake.ts";
 import type { AddAddr, Dss, IpAddress, MptcpOption, TcpSegment } from "../wire/types.ts";
@@ -104,6 +104,8 @@ export class MptcpConnection implements SubflowOwner {
   /** Client: the server confirmed MPTCP with a DSS. Server: the client's keys arrived. */
   private confirmed = false;
   private csumPassed = false;
+  /** The segment being processed lies wholly before RCV.NXT (its options are ignored). */
+  private oldSeg = false;
   private peerNoInitialJoin = false;
   private st: MptcpState;
   private closeReason: MptcpCloseReason | undefined;
@@ -656,6 +658,7 @@ export class MptcpConnection implements SubflowOwner {
   sfInspect(sf: Subflow, seg: TcpSegment, st: TcpState): TcpVerdict {
     const h = seg.header;
     const opts = h.options.mptcp;
+    this.oldSeg = false;
     if (h.flags & TCP_SYN) {
       if (h.options.wscale !== undefined && (this.config.tcp.windowScaling ?? true)) sf.peerWscale = Math.min(14, h.options.wscale);
     }
@@ -701,6 +704,10 @@ export class MptcpConnection implements SubflowOwner {
       return "accept";
     }
     if (h.flags & TCP_SYN) return "accept";
+    // RFC 9293 3.10.7.4: a segment wholly before RCV.NXT is not acceptable; TCP answers it
+    // with a duplicate ACK and Linux processes none of its MPTCP options (mptcp/add-addr-old-segment).
+    this.oldSeg = isOldSegment(sf.tcp.receiveNext, seg);
+    if (this.oldSeg) return "accept";
     if (sf.discarding) {
       // After our MP_FAIL: only the peer's infinite mapping matters.
       const d = opts.find((o) => o.type === "dss");
@@ -780,6 +787,7 @@ export class MptcpConnection implements SubflowOwner {
     void st;
     if (!this.isMptcp) return;
     if (seg.header.flags & TCP_SYN) return;
+    if (this.oldSeg) return;
     const dss = seg.header.options.mptcp.find((o) => o.type === "dss") as Dss | undefined;
     if (dss?.mapping && dss.dataFin) {
       const m = dss.mapping;
@@ -1710,6 +1718,13 @@ export class MptcpConnection implements SubflowOwner {
 
 const wire = wireDsn;
 const unwrap = unwrapDsn;
+
+/** RFC 9293 3.10.7.4: the segment (payload and FIN) ends at or before RCV.NXT (zero-length: starts before it). */
+function isOldSegment(rcvNxt: number, seg: TcpSegment): boolean {
+  const len = seg.payload.length + (seg.header.flags & TCP_FIN ? 1 : 0);
+  const d = seqDiff(seg.header.seq, rcvNxt);
+  return len === 0 ? d < 0 : d + len <= 0;
+}
 
 function rel(sf: Subflow, seq: number): number {
   return (seq - sf.tcp.initialRecvSeq + TWO32) % TWO32;
