@@ -29,6 +29,7 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   noDelay: false,
   rack: true,
   tlp: true,
+  prr: true,
   challengeAckLimit: 1000,
   oowAckIntervalUs: 500_000,
   congestion: undefined,

@@ -1116,6 +1116,7 @@ export class TcpConnection {
 
     // SACK blocks (RFC 2018) and D-SACK (RFC 2883).
     let deliveredNow = 0;
+    let renoDup = 0;
     let newlySacked = false;
     let rttSample = -1;
     let sackRtt = -1;
@@ -1189,6 +1190,7 @@ export class TcpConnection {
     ) {
       this.s.dupAcksIn++;
       this.dupAcks++;
+      if (!this.sackOk) renoDup = this.sndMss; // RFC 6937: DeliveredData of a dup ACK without SACK
       if (!this.sackOk) this.renoSacked = Math.min(this.renoSacked + this.sndMss, Math.max(0, seqDiff(this.sndNxt, this.sndUna) - this.sndMss));
     }
 
@@ -1212,6 +1214,7 @@ export class TcpConnection {
 
     // Congestion control.
     const cc = this.ccImpl;
+    const wasRecovery = this.caState === "recovery";
     if (cc && deliveredNow > 0) {
       cc.onAck({
         now,
@@ -1243,6 +1246,7 @@ export class TcpConnection {
       this.checkUndo(now);
       if (this.sackOk) this.maybeEnterRecovery(now);
     }
+    if (wasRecovery && this.caState === "recovery") this.prrOnAck(deliveredNow + renoDup);
 
     // Timers: RFC 6298 5.2 / 5.3.
     if (this.sndNxt === this.sndUna) {
@@ -1355,8 +1359,38 @@ export class TcpConnection {
     this.s.fastRetransmits++;
     this.startUndoEpisode();
     this.ccImpl?.onCongestionEvent(now, this.inFlight() + this.sb.lostBytes);
+    this.prrStart();
     this.setTimer(TcpTimer.Tlp, OFF);
   }
+
+  /**
+   * RFC 6937 Proportional Rate Reduction: during fast recovery the window to send with is
+   * pipe + sndcnt, recomputed on every ACK from the data delivered since recovery began
+   * (prrDelivered) and the data sent since (prrOut): while pipe > ssthresh, sending follows the
+   * deliveries scaled by ssthresh / RecoverFS; below it, slow start up to ssthresh bounded by
+   * the deliveries (PRR-SSRB). Entering recovery allows one segment: the fast retransmit.
+   */
+  private prrStart(): void {
+    this.prrRecoverFs = Math.max(1, seqDiff(this.sndNxt, this.sndUna));
+    this.prrDelivered = 0;
+    this.prrOut = 0;
+    this.prrCwnd = this.inFlight() + this.sndMss;
+  }
+
+  private prrOnAck(delivered: number): void {
+    if (delivered <= 0) return;
+    this.prrDelivered += delivered;
+    const pipe = this.inFlight();
+    const ss = this.ccImpl?.ssthresh ?? pipe;
+    let sndcnt: number;
+    if (pipe > ss) sndcnt = Math.ceil((this.prrDelivered * ss) / this.prrRecoverFs) - this.prrOut;
+    else sndcnt = Math.min(ss - pipe, Math.max(this.prrDelivered - this.prrOut, delivered) + this.sndMss);
+    this.prrCwnd = pipe + Math.max(0, sndcnt);
+  }
+  private prrRecoverFs = 1;
+  private prrDelivered = 0;
+  private prrOut = 0;
+  private prrCwnd = 0;
 
   /** RFC 6582 NewReno for peers without SACK. */
   private newReno(now: number, acked: number): void {
@@ -1369,6 +1403,7 @@ export class TcpConnection {
         this.startUndoEpisode();
         this.ccImpl?.onCongestionEvent(now, this.inFlight());
         this.sb.markLost(this.sb.head);
+        this.prrStart();
       }
     } else if (this.caState === "recovery" && acked > 0 && seqLt(this.sndUna, this.recoveryPoint)) {
       // Partial ACK: retransmit the next segment (RFC 6582 section 3.2 step 3).
@@ -1426,7 +1461,7 @@ export class TcpConnection {
 
   private transmitData(now: number): TcpSegment | undefined {
     const cc = this.ccImpl;
-    const cwnd = cc ? cc.cwnd : this.config.initialWindowSegments * this.sndMss;
+    const cwnd = this.caState === "recovery" && this.config.prr ? this.prrCwnd : cc ? cc.cwnd : this.config.initialWindowSegments * this.sndMss;
     const paced = this.pacingNext > now;
 
     // 1. Retransmit lost segments (RFC 6675 NextSeg rule 1; RTO recovery in order).
@@ -1510,6 +1545,7 @@ export class TcpConnection {
     }
     this.sndNxt = s.end;
     this.sb.push(s, now);
+    if (this.caState === "recovery") this.prrOut += len;
     this.afterDataSent(now, len);
     let flags = TCP_ACK;
     if (finNow) flags |= TCP_FIN;
@@ -1528,6 +1564,7 @@ export class TcpConnection {
     }
     this.s.retransSegments++;
     this.s.retransBytes += s.len;
+    if (this.caState === "recovery") this.prrOut += s.len;
     this.afterDataSent(now, s.len);
     let flags = TCP_ACK;
     if (s.fin) flags |= TCP_FIN;

@@ -93,6 +93,8 @@ export interface TcpConfig {
   /** RACK-TLP (RFC 8985) loss detection and tail loss probes. */
   rack: boolean;
   tlp: boolean;
+  /** RFC 6937 Proportional Rate Reduction of the sending rate during fast recovery (Linux). */
+  prr: boolean;
   /** RFC 5961 challenge ACKs per second (per connection). */
   challengeAckLimit: number;
   /**
