@@ -559,11 +559,18 @@ export class Experiment {
       this.samples.mbps[key]!.push(live || (bytes !== undefined && bytes > 0) ? ((bytes ?? 0) * 8) / dt / 1e6 : null);
       this.samples.cwnd[key]!.push(live && srv && srv.state !== "CLOSED" ? srv.cwnd : null);
       this.samples.rttMs[key]!.push(live && srv && srv.state !== "CLOSED" && srv.srttUs > 0 ? srv.srttUs / 1000 : null);
+      // The sender marks a subflow stale after RTOs without progress (no event for it: polled).
+      const stale = live && srv !== undefined && srv.stale;
+      if (stale !== (this.staleSlots.get(idx) ?? false)) {
+        this.staleSlots.set(idx, stale);
+        if (stale || live) this.log(now, "subflow", `${key}: subflow ${cur!.id} ${stale ? "stale (RTOs without progress: no new data)" : "recovered from stale"}`, key);
+      }
     });
     this.samples.goodputMbps.push(((this.rx - this.lastRxSample) * 8) / dt / 1e6);
     this.lastRxSample = this.rx;
   }
   private ensured = false;
+  private readonly staleSlots = new Map<number, boolean>();
 
   // ------------------------------------------------------------------ results
 

@@ -167,6 +167,19 @@ describe("runner details", () => {
     assert.equal(r.summary.counters.MPJoinSynTx, 3);
   });
 
+  test("a path that black-holes: its subflow goes stale, the other carries on, it recovers after the path does", () => {
+    const events = ["1s:b:loss=100%", "8s:b:loss=0"].map((e) => parseEvent(e, ["a", "b"]));
+    const r = new Experiment({ paths: parsePaths("a:rate=10Mbit,delay=10ms;b:rate=5Mbit,delay=20ms"), events, seconds: 16, seed: 1 }).runToEnd();
+    assert.equal(r.summary.ok, true, r.summary.error);
+    const stale = r.events.find((e) => /^b: subflow \d+ stale/.test(e.text));
+    const recovered = r.events.find((e) => /^b: subflow \d+ recovered from stale/.test(e.text));
+    assert.ok(stale && stale.tUs > 1e6 && stale.tUs < 8e6, JSON.stringify(r.events));
+    assert.ok(recovered && recovered.tUs > 8e6, JSON.stringify(r.events));
+    assert.ok(r.summary.counters.SubflowStale! >= 1 && r.summary.counters.SubflowRecover! >= 1, JSON.stringify(r.summary.counters));
+    const during = r.summary.phases.find((p) => p.fromS === 1)!;
+    assert.ok(during.mbps.a! > 8, `path a while b is black-holed: ${during.mbps.a}`);
+  });
+
   test("sampling: one sample per 100 ms with throughput, cwnd and RTT per live subflow", () => {
     const r = new Experiment({ paths: parsePaths(TWO_PATHS), seconds: 1, seed: 4 }).runToEnd();
     assert.equal(r.samples.tUs.length, 10);
