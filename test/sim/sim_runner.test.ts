@@ -144,6 +144,19 @@ describe("the demo, shortened (3 s per phase)", () => {
 });
 
 describe("runner details", () => {
+  test("the result does not depend on how the run is sliced (the live view advances in wall-time-sized slices)", () => {
+    const events = [parseEvent("1s:a:loss=3%"), parseEvent("2s:b:down"), parseEvent("3s:b:up")];
+    const run = (slices: number[]): string => {
+      const e = new Experiment({ paths: parsePaths(TWO_PATHS), seconds: 4, seed: 9, events });
+      for (let i = 0; !e.done; i++) e.runFor(slices[i % slices.length]!);
+      const r = e.result();
+      return JSON.stringify([r.summary, r.samples, r.events]);
+    };
+    const whole = run([10_000_000]);
+    assert.equal(run([37_000, 100_000, 1_234]), whole);
+    assert.equal(run([1_000_000]), whole);
+  });
+
   test("interrupt (Ctrl-C) stops the run with a summary that says so", () => {
     const e = new Experiment({ paths: parsePaths(TWO_PATHS), seconds: 60, seed: 2 });
     e.runFor(1_500_000);
