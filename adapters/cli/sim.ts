@@ -19,7 +19,17 @@ export interface SimIo {
   columns: number;
 }
 
-const defaultIo = (): SimIo => ({
+/** `mptcp sim | head`: a closed pipe ends the command quietly, not with an EPIPE trace. */
+function quietOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code === "EPIPE") process.exit(0);
+      throw e;
+    });
+  }
+}
+
+const defaultIo = (): SimIo => (quietOnClosedPipe(), {
   stdout: (t) => void process.stdout.write(t),
   stderr: (t) => void process.stderr.write(t),
   isTTY: process.stdout.isTTY === true,
@@ -65,6 +75,7 @@ export async function runSim(argv: readonly string[], io: SimIo = defaultIo()): 
   const human = o.json ? io.stderr : io.stdout;
   const live = o.live ?? (io.isTTY && !o.json && !o.quiet);
   const plain = !live && !o.quiet;
+  const noColor = (process.env.NO_COLOR ?? "") !== ""; // https://no-color.org
   // Pacing is for people watching: only with the live view (the demo on a terminal: 3x).
   const speed = live ? (o.speed ?? (o.demo ? DEMO_SPEED : undefined)) : undefined;
   const title = o.demo ? "mptcp sim --demo" : "mptcp sim";
@@ -112,7 +123,7 @@ export async function runSim(argv: readonly string[], io: SimIo = defaultIo()): 
         }
       }
       if (live) {
-        const lines = liveLines(exp.snapshot(), { columns: io.columns });
+        const lines = liveLines(exp.snapshot(), { columns: io.columns, color: !noColor });
         human(liveFrame(lines, prevLines));
         prevLines = lines.length;
       }
@@ -125,7 +136,7 @@ export async function runSim(argv: readonly string[], io: SimIo = defaultIo()): 
   }
   const wallS = (performance.now() - wall0) / 1000;
   if (live) {
-    human(liveFrame(liveLines(exp.snapshot(), { columns: io.columns }), prevLines));
+    human(liveFrame(liveLines(exp.snapshot(), { columns: io.columns, color: !noColor }), prevLines));
   }
   const r = exp.result();
   if (!o.quiet || !o.json) {
