@@ -394,9 +394,14 @@ test(`interop mptcp 5b (${runtimeName}): --backup path: the kernel sees a backup
       assert.ok(bk && main, JSON.stringify(subs));
       assert.equal(bk.backup, true);
       assert.equal(main.backup, false);
-      assert.equal(bk.bytesReceived, 0, "the kernel sent no data on the backup subflow while the regular one worked");
-      assert.equal(bk.bytesSent, 0, "and neither did we");
-      assert.equal(main.bytesReceived, n);
+      // Linux sends on a backup subflow only when no regular one is usable: its regular subflow
+      // must have gone stale (MPTcpExtSubflowStale, e.g. when this machine is so loaded that our
+      // ACKs are late). Otherwise not one byte may go over the backup path.
+      const stale = ns.nstat().MPTcpExtSubflowStale ?? 0;
+      if (stale === 0) assert.equal(bk.bytesReceived, 0, "the kernel sent no data on the backup subflow while the regular one worked");
+      else assert.ok(bk.bytesReceived < n / 4, `regular subflow went stale ${stale}x; backup carried ${bk.bytesReceived} B`);
+      assert.equal(bk.bytesSent, 0, "we sent no data on the backup subflow");
+      assert.ok(main.bytesReceived >= n - bk.bytesReceived);
     } finally {
       stop(ours);
       stop(py);
@@ -417,7 +422,15 @@ test(`interop mptcp 6 (${runtimeName}): a path goes down mid-transfer; the trans
       py = pyServer(ns, ["--addr", "0.0.0.0", "--port", "5000", "--mptcp"]);
       await py.waitFor(/READY/);
       ours = start(ns.wrap(cliArgv(["client", "--tun", `tun0=${o4(0)}`, "--tun", `tun1=${o4(1)}`, "--connect", `${k4(0)}:5000`, "--send", String(n), "--json", "--timeout", "50"])));
-      await new Promise((r) => setTimeout(r, 700));
+      // Once the join over tun1 is established and carrying data, take tun1 down.
+      const until = Date.now() + 15_000;
+      let joined = false;
+      while (Date.now() < until && !joined) {
+        joined = ns.ss(["-tnH", "state", "established", "dst", o4(1)]).trim() !== "";
+        if (!joined) await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.ok(joined, "the join over tun1 was established");
+      await new Promise((r) => setTimeout(r, 200));
       ns.ip("link", "set", "tun1", "down");
       const j = await finish(ours, "our client");
       const kj = pyJson((await py.done).stdout);
