@@ -214,3 +214,68 @@ describe("experiment 8: small messages, redundant scheduler, paths of 10 ms and 
     assert.ok(clean.max <= 7_000, `no loss: every message at the fast path's delay (${clean.max})`);
   });
 });
+
+describe("schedulers on finite objects (reported): 10 Mbit/s 10 ms + 5 Mbit/s 100 ms RTT", () => {
+  // 20 objects, one every 500 ms on one connection (the subflows stay warm); completion time =
+  // write of the object to its last byte read. ECF and BLEST exist for this case (short
+  // transfers over heterogeneous paths); the numbers are reported, not judged against a goal.
+  const run = (scheduler: SchedulerName, size: number): { mean: number; median: number; max: number } => {
+    const net = multiPath({
+      paths: [
+        { rateBps: 10e6, delayUs: 5_000, queueBytes: 30_000 },
+        { rateBps: 5e6, delayUs: 50_000, queueBytes: 40_000 },
+      ],
+      clientConfig: { pathManager: PM_WIDE },
+      serverConfig: { pathManager: PM_WIDE },
+    });
+    net.server.endpoint.listen(5001);
+    let c: MptcpConnection | undefined;
+    let s: MptcpConnection | undefined;
+    net.sim.at(0, (now) => {
+      c = net.client.endpoint.connect(now, SERVER_ADDR, 5001, { localAddress: hostAddr(0, 0), config: { scheduler, congestion: "lia" } });
+    });
+    const N = 20;
+    const sentAt: number[] = [];
+    const done: number[] = [];
+    let rx = 0;
+    const obj = new Uint8Array(size);
+    for (let i = 0; i < N; i++) {
+      net.sim.at(1_000_000 + i * 500_000, (now) => {
+        sentAt.push(now);
+        assert.equal(c!.write(now, obj), size);
+      });
+    }
+    net.client.app = () => {
+      if (c) while (c.pollEvent() !== undefined);
+    };
+    const buf = new Uint8Array(1 << 20);
+    net.server.app = (now) => {
+      s ??= net.server.endpoint.pollAccept();
+      if (!s) return;
+      while (s.pollEvent() !== undefined);
+      let n: number;
+      while ((n = s.read(now, buf)) > 0) {
+        rx += n;
+        while (done.length < Math.floor(rx / size)) done.push(now - sentAt[done.length]!);
+      }
+    };
+    net.sim.runUntil(1_000_000 + N * 500_000 + 2e6);
+    assert.equal(done.length, N, `${scheduler}: every object arrived`);
+    const m = done.slice().sort((a, b) => a - b);
+    return { mean: done.reduce((a, b) => a + b, 0) / N, median: m[N >> 1]!, max: m[N - 1]! };
+  };
+  it("64 KiB and 256 KiB objects: completion times of default, BLEST, ECF", () => {
+    const t0 = wallMs();
+    const rows: string[] = [];
+    for (const size of [64 * KiB, 256 * KiB]) {
+      for (const sch of ["default", "blest", "ecf"] as SchedulerName[]) {
+        const r = run(sch, size);
+        const v = `mean ${(r.mean / 1000).toFixed(1)} ms, median ${(r.median / 1000).toFixed(1)} ms, max ${(r.max / 1000).toFixed(1)} ms`;
+        rows.push(`${size / KiB} KiB ${sch}: ${v}`);
+        record({ exp: 8, name: `${size / KiB} KiB objects every 500 ms, 10 ms + 100 ms RTT paths, scheduler ${sch}`, goal: "(reported)", value: v, pass: true });
+      }
+    }
+    for (const r of rows) console.log(`[exp8b] ${r}`);
+    console.log(`[exp8b] wall ${(wallMs() - t0).toFixed(0)} ms`);
+  });
+});
