@@ -60,7 +60,8 @@ const sh = (cmd, a) => {
 };
 const model = (sh("lscpu", []).match(/Model name:\s*(.*)/) ?? [])[1] ?? cpus()[0]?.model ?? "?";
 const commit = sh("git", ["rev-parse", "--short", "HEAD"]);
-const dirty = sh("git", ["status", "--porcelain", "--", "core", "test/sim", "adapters"]) ? " (with uncommitted changes)" : "";
+const status = sh("git", ["status", "--porcelain", "--", "core", "test/sim", "adapters"]);
+const dirty = status && status !== "?" ? " (with uncommitted changes)" : "";
 const esc = (s) => String(s ?? "").replace(/\|/g, "\\|");
 
 results.sort((a, b) => a.exp - b.exp);
