@@ -855,7 +855,7 @@ export class MptcpConnection implements SubflowOwner {
           for (const s of this.subflows) {
             if (s.remoteId === id && s !== sf && s.tcp.state !== "CLOSED") {
               this.c.RmSubflow++;
-              this.killSubflow(s, "removed", undefined);
+              this.closeSubflowGracefully(s, "removed");
             } else if (s.remoteId === id && s === sf && s.tcp.state !== "CLOSED") {
               this.c.RmSubflow++;
               s.killReason = "removed";
@@ -1564,6 +1564,15 @@ export class MptcpConnection implements SubflowOwner {
     this.push({ type: "closed", reason });
   }
 
+  /** Linux mptcp_pm_nl_rm_addr_or_subflow: an ACK (mptcp_subflow_shutdown), then the FIN (__tcp_close). */
+  private closeSubflowGracefully(sf: Subflow, reason: SubflowCloseReason): void {
+    if (sf.tcp.state === "CLOSED") return;
+    if (sf.tcp.state === "SYN_SENT" || sf.tcp.state === "SYN_RECEIVED") return this.killSubflow(sf, reason, undefined);
+    sf.closedReason = reason;
+    sf.tcp.requestPureAck();
+    sf.tcp.close();
+  }
+
   private killSubflow(sf: Subflow, reason: SubflowCloseReason, rstReason: number | undefined): void {
     if (sf.tcp.state === "CLOSED") return;
     sf.closedReason = reason;
@@ -1590,7 +1599,8 @@ export class MptcpConnection implements SubflowOwner {
     this.curNow = now;
     if (this.pendingFastclose) {
       this.pendingFastclose = false;
-      for (const sf of this.subflows) if (sf.tcp.state !== "CLOSED") sf.tcp.abortSilently();
+      // Linux (mptcp_check_fastclose) resets every subflow.
+      for (const sf of this.subflows) if (sf.tcp.state !== "CLOSED") sf.tcp.abort();
       this.closeConn("fastclose");
     }
     for (const sf of this.subflows) {
