@@ -147,6 +147,8 @@ export class MptcpConnection implements SubflowOwner {
   private rtxAt = OFF;
   private rtxBackoff = 0;
   private closeAt = OFF;
+  /** No subflow left (the last one was reset): the close timeout runs; the reason it ends with. */
+  private orphanReason: MptcpCloseReason | undefined;
   private readAdvertised = 0;
   private bytesWritten = 0;
   private bytesRead = 0;
@@ -633,7 +635,7 @@ export class MptcpConnection implements SubflowOwner {
       this.closeAt = OFF;
       if (this.st !== "CLOSED") {
         for (const sf of this.subflows) if (sf.tcp.state !== "CLOSED") sf.tcp.abort();
-        this.closeConn("timeout");
+        this.closeConn(this.liveSubflows.length === 0 && this.orphanReason !== undefined ? this.orphanReason : "timeout");
       }
     }
     if (this.sig.fire(now)) this.signalAck();
@@ -1453,6 +1455,10 @@ export class MptcpConnection implements SubflowOwner {
   private fallbackFinPending = false;
 
   private onSubflowJoined(sf: Subflow): void {
+    if (this.orphanReason !== undefined) {
+      this.orphanReason = undefined;
+      if (!this.finSent) this.closeAt = OFF;
+    }
     this.push({ type: "subflowEstablished", subflow: sf.id, localId: sf.localId, remoteId: sf.remoteId, backup: sf.backup });
   }
 
@@ -1697,6 +1703,11 @@ export class MptcpConnection implements SubflowOwner {
     if (this.st !== "CLOSED" && this.liveSubflows.length === 0) {
       if (!this.isMptcp) {
         this.closeConn(r === "normal" ? "normal" : r === "timeout" ? "timeout" : "reset");
+      } else if (this.establishedEmitted && r !== "normal" && !this.finQueued && !this.peerFinDone && !this.pm.canReplace(this)) {
+        // Linux (net.mptcp.close_timeout, make-after-break): the connection waits for a new
+        // subflow (a join from the peer) before it closes (mptcp/mp-tcprst).
+        this.orphanReason = r === "timeout" ? "timeout" : r === "removed" ? "normal" : "reset";
+        if (this.closeAt === OFF) this.closeAt = now + this.config.closeTimeoutUs;
       } else if (!(this.establishedEmitted && r !== "normal" && this.pm.canReplace(this))) {
         // No subflow left and none can come: the connection ends (Linux: after the close timeout).
         this.closeConn(r === "timeout" ? "timeout" : r === "normal" || r === "removed" ? "normal" : "reset");
