@@ -820,6 +820,13 @@ export class TcpConnection {
     if (this.tsOk && opts.timestamp && !(fl & TCP_RST)) {
       const tv = opts.timestamp.val >>> 0;
       if (seqLt(tv, this.tsRecent) && now - this.tsRecentAt < 24 * 86400 * 1_000_000) {
+        // Old data rejected here is a duplicate (typically the late original of a spurious
+        // retransmission that already advanced TS.Recent): report it by D-SACK, as Linux's
+        // tcp_send_dupack, so that the sender can undo (RFC 2883, RFC 3708).
+        if (payload.length > 0 && this.sackOk && seqLt(seq, this.rcvNxt)) {
+          const end = seqAdd(seq, payload.length);
+          this.dsack = { start: seq, end: seqLt(end, this.rcvNxt) ? end : this.rcvNxt };
+        }
         this.oowAck(now, seg);
         return this.drop("PawsFailed");
       }

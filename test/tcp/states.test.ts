@@ -4,7 +4,7 @@ import { TcpConnection, TcpTimer } from "../../core/tcp/connection.ts";
 import { InvalidStateError } from "../../core/errors.ts";
 import { TCP_ACK, TCP_RST, TCP_SYN } from "../../core/wire/types.ts";
 import type { TcpSegment } from "../../core/wire/types.ts";
-import { concat, equalBytes, Pair, Prng, randomBytes, transfer } from "./helpers.ts";
+import { concat, copySeg, equalBytes, Pair, Prng, randomBytes, transfer } from "./helpers.ts";
 
 function closedReason(p: Pair, side: "a" | "b"): string | undefined {
   const e = p[side].events.find((x) => x.type === "closed");
@@ -373,5 +373,28 @@ describe("tcp state machine", () => {
     q.runUntil(() => q.a.conn.state === "CLOSED", 120_000_000);
     assert.equal(q.a.conn.closedReason, "timeout");
     assert.ok(q.now - t1 >= 59_990_000 && q.now - t1 <= 60_010_000, `after ${q.now - t1}`);
+  });
+
+  it("a duplicate that fails PAWS (older TSval than TS.Recent) is answered with its D-SACK (RFC 2883, as Linux)", () => {
+    const p = new Pair({ link: { delayUs: 1000 } });
+    assert.ok(p.connect());
+    const data = randomBytes(5000, 1);
+    p.a.conn.write(data);
+    const copies: TcpSegment[] = [];
+    p.ab.filter = (seg) => {
+      if (seg.payload.length > 0) copies.push(copySeg(seg));
+      return true;
+    };
+    p.runFor(200_000);
+    assert.equal(p.b.receivedBytes, 5000);
+    const c = p.b.conn;
+    const old = copies[0]!;
+    old.header.options.timestamp!.val = (old.header.options.timestamp!.val - 100) >>> 0;
+    const before = c.stats();
+    c.handleSegment(p.now, old);
+    const reply = c.pollTransmit(p.now)!;
+    assert.equal((c.stats().drops.PawsFailed ?? 0) - (before.drops.PawsFailed ?? 0), 1);
+    assert.deepEqual(reply.header.options.sack, [{ start: old.header.seq, end: (old.header.seq + old.payload.length) >>> 0 }]);
+    assert.equal(c.stats().dsacksOut, before.dsacksOut + 1);
   });
 });
