@@ -17,7 +17,7 @@ import { MPTCP_AVAILABLE } from "../../adapters/cli/main.ts";
 import { patternBytes } from "../../adapters/cli/app.ts";
 import { cliArgv, lastJson, root, runtimeName, start, stop } from "../adapters/cli_helpers.ts";
 import type { CliRun } from "../adapters/cli_helpers.ts";
-import { interopSkip, knownBugSkip, requireInterop, withNetns } from "./netns.ts";
+import { interopSkip, requireInterop, withNetns } from "./netns.ts";
 import type { Netns } from "./netns.ts";
 import { createHash } from "node:crypto";
 
@@ -231,14 +231,10 @@ test(`interop mptcp 3 (${runtimeName}): DSS checksums requested by us (--checksu
   });
 });
 
-// Known bug (reported to the lead): in fallback, MptcpConnection.shutdown() shuts the TCP
-// subflow at once, while bytes still sit in the connection-level send buffer (not yet pulled
-// by the subflow): the FIN goes out early and the peer gets a truncated stream (seen in 2 of
-// 5 runs: the kernel received 195480 and 298288 of 1048576 bytes). Until it is fixed the case
-// would fail (our client now waits for every byte to be acknowledged, and times out).
-const FALLBACK_SHUTDOWN_BUG = "core/mptcp: shutdown() after fallback sends FIN before the send buffer drained (truncated stream)";
-
-test(`interop mptcp 4a (${runtimeName}): our MPTCP client falls back to TCP against the kernel's plain TCP server`, { skip: MPTCP_AVAILABLE ? knownBugSkip(FALLBACK_SHUTDOWN_BUG) : interopSkip("MPTCP endpoint not yet available") }, async () => {
+// Found by this case: in fallback, MptcpConnection.shutdown() let the subflow send its FIN while
+// bytes were still in the connection-level send buffer (the kernel's plain-TCP server got EOF
+// after 195480 / 283808 of 1048576 bytes). Fixed in 39d6ce9.
+test(`interop mptcp 4a (${runtimeName}): our MPTCP client falls back to TCP against the kernel's plain TCP server`, { skip }, async () => {
   requireInterop();
   await withNetns("m4a", async (ns) => {
     tunPaths(ns, 2);
