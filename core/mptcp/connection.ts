@@ -361,6 +361,7 @@ export class MptcpConnection implements SubflowOwner {
     sf.remoteId = join.addressId;
     sf.remoteNonce = join.nonce;
     sf.peerBackup = join.backup;
+    sf.synAckBackup = mine?.backup ?? false;
     sf.localNonce = randomU32(this.ctx.random);
     sf.joinStartedAt = now;
     this.c.MPJoinSynRx++;
@@ -918,7 +919,10 @@ export class MptcpConnection implements SubflowOwner {
 
   private onAddAddr(sf: Subflow, o: AddAddr): void {
     if (o.echo) {
-      if (this.sig.onEcho(o.addressId, o.address)) this.c.EchoAdd++;
+      if (this.sig.onEcho(o.addressId, o.address)) {
+        this.c.EchoAdd++;
+        if (this.sig.fire(this.curNow)) this.signalAck(); // the next announcement (mptcp/multi-ep-signal)
+      }
       return;
     }
     const r = this.remoteKey === undefined ? "bad-hmac" : this.sig.onAnnounce(this.remoteKey, this.localKey, o, this.remotePort);
@@ -1283,7 +1287,8 @@ export class MptcpConnection implements SubflowOwner {
       if (this.fellBack) return undefined;
       if (sf.initial) return [{ type: "mp_capable", version: 1, flags: this.mpcFlags(), senderKey: this.localKey }];
       const hmac = joinSynAckHmac(this.remoteKey!, this.localKey, sf.remoteNonce, sf.localNonce);
-      return [{ type: "mp_join_synack", backup: sf.backup, addressId: sf.localId, hmac, nonce: sf.localNonce }];
+      // B: our own wish (the endpoint's flag), not an echo of the peer's (Linux request_bkup).
+      return [{ type: "mp_join_synack", backup: sf.synAckBackup, addressId: sf.localId, hmac, nonce: sf.localNonce }];
     }
     if (f & TCP_RST) {
       const out: MptcpOption[] = [];
@@ -1327,8 +1332,10 @@ export class MptcpConnection implements SubflowOwner {
     }
     if (!sf.initial && !sf.joined && sf.active) {
       sf.thirdAckSent = true;
-      // Retransmitted until the fourth ACK (RFC 8684 section 3.2): the subflow's RTO, doubled.
-      sf.joinAckAt = this.curNow + Math.max(200_000, sf.tcp.srttUs * 2) * 2 ** Math.min(sf.joinAckTries++, 6);
+      // Retransmitted until the fourth ACK (RFC 8684 section 3.2): every 2 * SRTT, not backed off
+      // (Linux schedule_3rdack_retransmission; 1 s without an RTT sample; one 4 ms jiffy at least).
+      sf.joinAckTries++;
+      sf.joinAckAt = this.curNow + (sf.tcp.srttUs > 0 ? Math.max(4_000, sf.tcp.srttUs * 2) : 1_000_000);
       return [{ type: "mp_join_ack", hmac: joinAckHmac(this.localKey, this.remoteKey!, sf.localNonce, sf.remoteNonce) }];
     }
     if (this.role === "server" && this.remoteKey === undefined) return undefined;
@@ -1367,8 +1374,20 @@ export class MptcpConnection implements SubflowOwner {
       sf.prioPending = undefined;
       this.c.MPPrioTx++;
     }
+    // Linux (mptcp_pm_add_addr_signal): an ADD_ADDR on a pure ACK drops the other suboptions
+    // (the DSS with the DATA_ACK; never a mapping or DATA_FIN here) (mptcp/add-addr-server).
+    const addrRoom = (o: MptcpOption): boolean => {
+      if (o.type === "add_addr" && out.some((x) => x.type === "add_addr")) return false; // one per segment
+      const i = out.indexOf(dss);
+      if (o.type !== "add_addr" || dss.mapping || i < 0) return room(o);
+      const dl = mptcpOptionLength(dss);
+      if (used - dl + mptcpOptionLength(o) > budget) return false;
+      out.splice(i, 1);
+      used -= dl;
+      return room(o);
+    };
     if (info.length === 0) {
-      const n = this.sig.fillPureAck(this.curNow, this.localKey, this.remoteKey!, room, (o) => {
+      const n = this.sig.fillPureAck(this.curNow, this.localKey, this.remoteKey!, addrRoom, (o) => {
         // Linux drops the other suboptions of a pure ACK that carries an ADD_ADDR when they do
         // not fit together (the DATA_ACK goes again on the next segment).
         const l = mptcpOptionLength(o);
@@ -1385,7 +1404,9 @@ export class MptcpConnection implements SubflowOwner {
   }
 
   private mpcFlags(): number {
-    return mpCapableFlags(this.config.checksum || this.csum, this.config.noInitialJoin);
+    // The server's A says whether it requires checksums itself (Linux: checksum_enabled); the
+    // client's A on the SYN/ACK is enough to use them (mptcp/mpc-checksum-server).
+    return mpCapableFlags(this.config.checksum || (this.role === "client" && this.csum), this.config.noInitialJoin);
   }
 
   // =============================================================================== internals

@@ -12,12 +12,13 @@ export function findMpCapable(opts: readonly MptcpOption[]): MpCapable | undefin
 }
 
 /**
- * An MP_CAPABLE we accept: version 1 (a v0 SYN is answered as plain TCP, like Linux), H set
- * (HMAC-SHA256), B clear (Linux ignores B=1), and the key fields of the form: none on the SYN,
- * the sender's key on the SYN/ACK.
+ * An MP_CAPABLE we accept: version 1 (a v0 SYN is answered as plain TCP, like Linux; a SYN
+ * offering a higher version is answered with version 1, RFC 8684 3.1, Linux
+ * mptcp_parse_option), H set (HMAC-SHA256), B clear (Linux ignores B=1), and the key fields of
+ * the form: none on the SYN, the sender's key on the SYN/ACK.
  */
 export function acceptableMpCapable(o: MpCapable | undefined, form: "syn" | "synack"): o is MpCapable {
-  if (!o || o.version !== 1 || (o.flags & MPC_FLAG_H) === 0 || (o.flags & MPC_FLAG_B) !== 0) return false;
+  if (!o || (form === "syn" ? o.version < 1 : o.version !== 1) || (o.flags & MPC_FLAG_H) === 0 || (o.flags & MPC_FLAG_B) !== 0) return false;
   return form === "syn" ? o.senderKey === undefined : o.senderKey !== undefined;
 }
 

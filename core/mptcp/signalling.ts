@@ -67,10 +67,18 @@ export class AddressSignalling {
     this.echoes.length = 0;
   }
 
+  /**
+   * One announcement at a time, as Linux's in-kernel path manager (the next address is signalled
+   * once the previous one was echoed or given up): a new one waits while another is outstanding.
+   */
+  private waiting(a: Announce): boolean {
+    return a.sent === 0 && this.announces.some((b) => b !== a && b.sent > 0 && !b.echoed && b.sent <= this.retries);
+  }
+
   /** Earliest retransmission time (Infinity when none). */
   nextTimeout(): number {
     let m = Infinity;
-    for (const a of this.announces) if (!a.echoed && a.sent <= this.retries) m = Math.min(m, a.nextAt);
+    for (const a of this.announces) if (!a.echoed && a.sent <= this.retries && !this.waiting(a)) m = Math.min(m, a.nextAt);
     return m;
   }
 
@@ -78,7 +86,7 @@ export class AddressSignalling {
   fire(now: number): boolean {
     let any = false;
     for (const a of this.announces) {
-      if (a.echoed || now < a.nextAt || a.sent > this.retries) continue;
+      if (a.echoed || now < a.nextAt || a.sent > this.retries || this.waiting(a)) continue;
       a.due = true;
       a.nextAt = now + 100_000; // tried again if no segment had room for it
       any = true;
@@ -134,7 +142,7 @@ export class AddressSignalling {
       this.removes.splice(0, 8);
     }
     for (const a of this.announces) {
-      if (a.echoed || (!a.due && a.nextAt > now) || a.sent > this.retries) continue;
+      if (a.echoed || (!a.due && a.nextAt > now) || a.sent > this.retries || this.waiting(a)) continue;
       const o: MptcpOption = { type: "add_addr", echo: false, addressId: a.id, address: a.address, hmac: addAddrHmac(localKey, peerKey, a.id, a.address, a.port) };
       if (a.port !== undefined) o.port = a.port;
       if (!room(o) && !replace(o)) break;
