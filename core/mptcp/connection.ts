@@ -104,6 +104,8 @@ export class MptcpConnection implements SubflowOwner {
   /** Client: the server confirmed MPTCP with a DSS. Server: the client's keys arrived. */
   private confirmed = false;
   private csumPassed = false;
+  /** Our DATA_ACKs are 64-bit: the peer's last data mapping had a 64-bit DSN. */
+  private ack64 = false;
   /** The segment being processed lies wholly before RCV.NXT (its options are ignored). */
   private oldSeg = false;
   private peerNoInitialJoin = false;
@@ -393,6 +395,7 @@ export class MptcpConnection implements SubflowOwner {
     if (!rb || rb.readable === 0) return 0;
     const n = rb.read(dst, 0, dst.length);
     this.bytesRead += n;
+    if (this.peerFinDone && rb.readable === 0) this.pickSignalSubflow()?.tcp.requestAck(); // now the DATA_ACK covers the DATA_FIN
     if (this.rcvSpace) {
       let rtt = 0;
       for (const s of this.subflows) if (s.usable && s.tcp.srttUs > rtt) rtt = s.tcp.srttUs;
@@ -736,6 +739,7 @@ export class MptcpConnection implements SubflowOwner {
         this.confirmed = true;
         // Checksums were decided by the SYN (A from the client) and the SYN/ACK (ours).
         if (mpc.dataLength !== undefined && seg.payload.length > 0) {
+          this.ack64 = true; // the implicit mapping counts as 64-bit (Linux: mptcp/mpc-third-ack-lost)
           sf.rxMap.install({ ssn: 1, dsn: this.remoteIdsn + 1n, length: mpc.dataLength, checksum: this.csum ? (mpc.checksum ?? 0) : -1, dataFin: false }, rel(sf, h.seq), seg.payload.length);
         }
       } else if (opts.length === 0) {
@@ -834,6 +838,7 @@ export class MptcpConnection implements SubflowOwner {
           if (m.ssn === 0 && o.dataFin && m.length === 1) return; // DATA_FIN only: handled after TCP
           const dataLen = o.dataFin ? m.length - 1 : m.length;
           if (dataLen === 0) return;
+          this.ack64 = m.dsn64;
           const r = sf.rxMap.install({ ssn: m.ssn, dsn, length: m.length, checksum: this.csum ? (m.checksum ?? 0) : -1, dataFin: o.dataFin }, seg.payload.length > 0 ? rel(sf, seg.header.seq) : m.ssn, seg.payload.length);
           if (r === Refusal.MappingConflict) {
             this.c.DSSNotMatching++;
@@ -846,6 +851,7 @@ export class MptcpConnection implements SubflowOwner {
         // MP_CAPABLE + data after the keys are known (the third ACK arrived first): the
         // implicit mapping DSN = IDSN + 1, SSN 1, the data-level length given.
         if (sf.initial && this.role === "server" && o.dataLength !== undefined && seg.payload.length > 0 && o.senderKey === this.remoteKey) {
+          this.ack64 = true;
           sf.rxMap.install({ ssn: 1, dsn: this.remoteIdsn + 1n, length: o.dataLength, checksum: this.csum ? (o.checksum ?? 0) : -1, dataFin: false }, rel(sf, seg.header.seq), seg.payload.length);
         }
         return;
@@ -1342,8 +1348,12 @@ export class MptcpConnection implements SubflowOwner {
     const out: MptcpOption[] = [];
     const dss: Dss = { type: "dss", dataFin: false };
     if (this.recvBuf || this.remoteKey !== undefined) {
-      dss.dataAck = this.peerFinDone ? wire(this.peerFinDsn! + 1n) : this.recvNext();
-      dss.ack64 = true;
+      // The DATA_FIN is acknowledged once the data before it was read (Linux
+      // mptcp_check_data_fin runs as the data reaches the socket; mptcp/data-fin-with-data).
+      dss.dataAck = this.peerFinDone && this.readable === 0 ? wire(this.peerFinDsn! + 1n) : this.recvNext();
+      // Width: that of the peer's last DSN, 32-bit before any (Linux use_64bit_ack; mptcp/dss-dack-width).
+      dss.ack64 = this.ack64;
+      if (!this.ack64) dss.dataAck &= 0xffffffffn;
     }
     if (meta && info.length > 0) {
       dss.mapping = { dsn: wire(meta.dsn), dsn64: true, ssn: meta.ssn, length: meta.len };

@@ -215,11 +215,13 @@ test(`interop mptcp 3 (${runtimeName}): DSS checksums requested by us (--checksu
       if (haveTshark) {
         // Every data segment, from the kernel and from us, carries a DSS mapping of 28 bytes:
         // 4 + DATA_ACK (8) + DSN (8) + SSN (4) + length (2) + checksum (2). Without checksums it
-        // is 26 (tshark does not print the DSS checksum field itself, so the length tells).
+        // is 26 (tshark does not print the DSS checksum field itself, so the length tells). Our
+        // DATA_ACK is 32-bit (24 bytes with the checksum) until the kernel's data arrives with
+        // 64-bit DSNs, as Linux (use_64bit_ack).
         for (const src of [k4(0), o4(0), o4(1)]) {
           const lens = dssLengths(pcap, `ip.src == ${src} && tcp.len > 0 && tcp.options.mptcp.subtype == 2`);
           assert.ok(lens.length > 10, `${src}: data segments with DSS: ${lens.length}`);
-          const bad = lens.filter((l) => l !== 28);
+          const bad = lens.filter((l) => l !== 28 && !(src !== k4(0) && l === 24));
           assert.equal(bad.length, 0, `${src}: DSS lengths other than 28: ${[...new Set(bad)].join(",")}`);
         }
       }
