@@ -1406,6 +1406,10 @@ export class MptcpConnection implements SubflowOwner {
         used = l;
         out.push(o);
         return true;
+      }, () => {
+        let rto = 0;
+        for (const x of this.subflows) if (x.tcp.state !== "CLOSED") rto = Math.max(rto, x.tcp.stats().rtoUs);
+        return rto;
       });
       this.c.EchoAddTx += n.echoes;
       this.c.AddAddrTx += n.announces;

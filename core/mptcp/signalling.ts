@@ -130,6 +130,7 @@ export class AddressSignalling {
     peerKey: bigint,
     room: (o: MptcpOption) => boolean,
     replace: (o: MptcpOption) => boolean,
+    rtoUs?: () => number,
   ): { echoes: number; removes: number; announces: number } {
     const n = { echoes: 0, removes: 0, announces: 0 };
     const e = this.echoes[0];
@@ -148,7 +149,10 @@ export class AddressSignalling {
       if (!room(o) && !replace(o)) break;
       a.sent++;
       a.due = false;
-      a.nextAt = now + this.timeoutUs;
+      // Linux 6.18 (mptcp_pm_add_timer): the largest subflow RTO, at most add_addr_timeout,
+      // doubled after each retransmission.
+      const rto = rtoUs?.() ?? 0;
+      a.nextAt = now + (rto > 0 && rto < this.timeoutUs ? rto : this.timeoutUs) * 2 ** (a.sent - 1);
       n.announces++;
     }
     return n;
