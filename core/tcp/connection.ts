@@ -124,7 +124,9 @@ export class TcpConnection {
   private synPending = false;
   private synRetrans = 0;
   private synSentAt = 0;
-  private rstPending: { seq: number; ack: number; withAck: boolean } | undefined;
+  private rstPending: { seq: number; ack: number; withAck: boolean; upper?: boolean } | undefined;
+  /** The RST being built was asked for by the upper layer (it may carry its options). */
+  private rstUpper = false;
 
   // ---- receive sequence variables
   private irs = 0;
@@ -529,7 +531,10 @@ export class TcpConnection {
     if (this.rstPending) {
       const r = this.rstPending;
       this.rstPending = undefined;
-      return this.build(now, r.withAck ? TCP_RST | TCP_ACK : TCP_RST, r.seq, r.ack, undefined, undefined, false, false);
+      this.rstUpper = r.upper === true;
+      const seg = this.build(now, r.withAck ? TCP_RST | TCP_ACK : TCP_RST, r.seq, r.ack, undefined, undefined, false, false);
+      this.rstUpper = false;
+      return seg;
     }
     switch (this.st) {
       case "CLOSED":
@@ -706,7 +711,14 @@ export class TcpConnection {
       if (v === "drop") return this.drop("UpperVeto");
       if (v === "reset") {
         this.drop("UpperVeto");
-        if ((fl & TCP_RST) === 0) this.abort();
+        if ((fl & TCP_RST) === 0) {
+          // SYN-RECEIVED: the handshake's ACK is refused as a bad ACK, <SEQ=SEG.ACK><CTL=RST>
+          // (RFC 9293 3.10.7.4; Linux tcp_v4_send_reset for a refused MPTCP request).
+          if (this.st === "SYN_RECEIVED" && fl & TCP_ACK) {
+            this.rstPending = { seq: h.ack, ack: 0, withAck: false, upper: true };
+            this.closeWith("aborted");
+          } else this.abort();
+        }
         return;
       }
     }
@@ -1680,7 +1692,7 @@ export class TcpConnection {
       }
     }
     const len = payload?.length ?? 0;
-    if (this.upper?.outgoingOptions && !(flags & TCP_RST && !(flags & TCP_ACK) && !syn)) {
+    if (this.upper?.outgoingOptions && (!(flags & TCP_RST && !(flags & TCP_ACK) && !syn) || this.rstUpper)) {
       const mp = this.upper.outgoingOptions({ flags, seq, length: len, meta, retransmission: retrans }, 40 - used);
       if (mp) options.mptcp = mp;
     }
