@@ -1296,6 +1296,10 @@ export class MptcpConnection implements SubflowOwner {
       // B: our own wish (the endpoint's flag), not an echo of the peer's (Linux request_bkup).
       return [{ type: "mp_join_synack", backup: sf.synAckBackup, addressId: sf.localId, hmac, nonce: sf.localNonce }];
     }
+    if (f & TCP_FIN && sf.ackAfterFin) {
+      sf.ackAfterFin = false;
+      sf.tcp.requestPureAck(); // after this FIN (finishClose)
+    }
     if (f & TCP_RST) {
       const out: MptcpOption[] = [];
       if (sf.fastclose && this.remoteKey !== undefined) out.push({ type: "mp_fastclose", receiverKey: this.remoteKey });
@@ -1589,7 +1593,16 @@ export class MptcpConnection implements SubflowOwner {
   }
 
   private finishClose(): void {
-    for (const sf of this.subflows) if (sf.tcp.state !== "CLOSED") sf.tcp.close();
+    for (const sf of this.subflows) {
+      if (sf.tcp.state === "CLOSED") continue;
+      // Linux: the subflow's FIN carries the DATA_ACK of the peer's DATA_FIN, then
+      // mptcp_send_ack sends an ACK (mptcp/data-fin-fin-wait-2).
+      if (sf.needAck && sf.usable) {
+        sf.needAck = false;
+        sf.ackAfterFin = true;
+      }
+      sf.tcp.close();
+    }
     this.closeConn("normal");
   }
 

@@ -42,6 +42,8 @@ export class Subflow implements TcpUpperLayer {
   remoteId = 0;
   /** We treat it as backup (set locally or by the peer's MP_PRIO). */
   backup: boolean;
+  /** A pure ACK follows our FIN (both DATA_FINs acknowledged). */
+  ackAfterFin = false;
   /** B bit of our join SYN/ACK: the local endpoint's backup flag (passive joins). */
   synAckBackup = false;
   /** The peer asked us to treat it as backup (join SYN B bit or MP_PRIO). */
