@@ -392,7 +392,7 @@ export class Experiment {
     }
     if (this.target !== undefined && this.sent >= this.target && !this.serverClosed) {
       this.serverClosed = true;
-      c.close(now);
+      c.shutdown(now);
     }
   }
 

@@ -424,8 +424,15 @@ export class MptcpConnection implements SubflowOwner {
     this.maybeSendDataFin(now);
   }
 
-  /** Full close (as shutdown: the data level keeps receiving until the peer's DATA_FIN). */
+  /**
+   * Full close: as shutdown() (the data level keeps receiving until the peer's DATA_FIN), but
+   * with unread data a fast close, as Linux (__mptcp_close: mptcp_data_avail ->
+   * mptcp_do_fastclose; TCP's RST on close with unread data). Use shutdown() to half-close and
+   * keep reading.
+   */
   close(now: number): void {
+    this.tick(now);
+    if (this.st !== "CLOSED" && this.readable > 0) return this.fastClose(now);
     this.shutdown(now);
   }
 

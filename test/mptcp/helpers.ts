@@ -129,10 +129,10 @@ export function transfer(sc: Scenario, o: { up: number; down: number; deadlineUs
       if (off === total) {
         if (isClient && !closedA) {
           closedA = true;
-          c.close(now);
+          c.shutdown(now);
         } else if (!isClient && !closedB) {
           closedB = true;
-          c.close(now);
+          c.shutdown(now);
         }
       }
     }

@@ -227,7 +227,7 @@ describe("mptcp against a plain TCP host", () => {
         while (conn.pollEvent() !== undefined);
         if (conn.state === "ESTABLISHED" && off < n) {
           off += conn.write(now, data.subarray(off));
-          if (off === n) conn.close(now);
+          if (off === n) conn.shutdown(now);
         }
         let k: number;
         while ((k = conn.read(now, buf)) > 0) {

@@ -99,7 +99,7 @@ describe("mptcp model (fast-check)", () => {
               case "close":
                 if (me) {
                   closed[i] = true;
-                  me.close(now);
+                  me.shutdown(now);
                 }
                 break;
               case "join":
