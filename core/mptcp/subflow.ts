@@ -163,5 +163,8 @@ export class Subflow implements TcpUpperLayer {
 
   dispose(): void {
     this.rxMap.dispose();
+    // The subflow's TCP connection may hold a WASM receive ring (core/tcp frees it by itself
+    // only once CLOSED with nothing left to read).
+    this.tcp?.dispose();
   }
 }
