@@ -38,6 +38,8 @@ export interface PacketPort {
   readonly address: IpAddress;
   /** Local port bound to this path, when the transport fixes one (UDP); else undefined. */
   readonly localPort: number | undefined;
+  /** Largest IP packet the path carries (a TUN device's MTU), when the port knows it. */
+  readonly mtu?: number | undefined;
   /** Sends one IP packet. Returns false when it was dropped (counted by the port). */
   send(packet: Uint8Array): boolean;
   /** Starts delivering received IP packets. */
@@ -253,6 +255,9 @@ export class LossyPort implements PacketPort {
   }
   get localPort(): number | undefined {
     return this.inner.localPort;
+  }
+  get mtu(): number | undefined {
+    return this.inner.mtu;
   }
   send(packet: Uint8Array): boolean {
     if (this.random() < this.rate) {

@@ -73,8 +73,28 @@ async function openPorts(o: CommonOptions): Promise<{ ports: PacketPort[]; close
   }
 }
 
-function tcpConfig(o: CommonOptions): Partial<TcpConfig> {
+/** Largest MSS the TCP engine takes (65535 - 40). */
+const MAX_MSS = 65495;
+/**
+ * Option bytes a data segment may carry beyond the timestamp (which the engine already takes off
+ * the MSS): MPTCP's DSS needs up to 28. The engine sizes payloads by the MSS alone, so an MPTCP
+ * stack announces and uses mtu - 40 - 28 to keep every packet within the device's MTU (Linux
+ * likewise takes the DSS off mss_now; a 64 KiB-MTU TUN device would otherwise get 65559-byte
+ * packets, which IPv4 cannot carry).
+ */
+const MPTCP_OPTION_RESERVE = 28;
+
+/**
+ * TCP settings from the options; `mtu` is the smallest MTU of the paths when the ports know it
+ * (TUN devices): the MSS we announce and send follows it, so a TUN device with a large MTU
+ * (ip link set tun0 mtu 65535) carries segments of up to 64 KiB, as the kernel does on it.
+ */
+function tcpConfig(o: CommonOptions, mtu?: number, reserve = 0): Partial<TcpConfig> {
   const c: Partial<TcpConfig> = {};
+  if (mtu !== undefined && mtu >= 576) {
+    c.mtu = mtu;
+    c.mss = Math.min(MAX_MSS, mtu - 40 - reserve);
+  }
   if (o.cc) {
     const name = o.cc.toLowerCase() as CongestionAlgorithm;
     if (!["reno", "cubic", "lia", "olia", "balia"].includes(name)) throw new UsageError(`--cc: unknown algorithm "${o.cc}" (reno, cubic, lia, olia, balia)`);
@@ -83,8 +103,8 @@ function tcpConfig(o: CommonOptions): Partial<TcpConfig> {
   return c;
 }
 
-function mptcpConfig(o: CommonOptions): Partial<MptcpConfig> {
-  const tcp = tcpConfig(o);
+function mptcpConfig(o: CommonOptions, mtu?: number): Partial<MptcpConfig> {
+  const tcp = tcpConfig(o, mtu, MPTCP_OPTION_RESERVE);
   const c: Partial<MptcpConfig> = { checksum: o.checksum, tcp };
   const cc = o.cc?.toLowerCase();
   if (cc === "lia" || cc === "olia" || cc === "balia") {
@@ -103,10 +123,10 @@ function mptcpConfig(o: CommonOptions): Partial<MptcpConfig> {
   return c;
 }
 
-function buildStack(o: ServerOptions | ClientOptions, paths: StackPath[]): AppStack {
-  if (!o.mptcp) return new TcpStack(paths, new CryptoRandomSource(), tcpConfig(o));
+function buildStack(o: ServerOptions | ClientOptions, paths: StackPath[], mtu: number | undefined): AppStack {
+  if (!o.mptcp) return new TcpStack(paths, new CryptoRandomSource(), tcpConfig(o, mtu));
   if (!MPTCP_AVAILABLE) throw new NotAvailableError("MPTCP is not yet available in this build; use --no-mptcp for plain TCP");
-  return new MptcpStack({ role: o.command, paths, random: new CryptoRandomSource(), config: mptcpConfig(o), announce: o.announce });
+  return new MptcpStack({ role: o.command, paths, random: new CryptoRandomSource(), config: mptcpConfig(o, mtu), announce: o.announce });
 }
 
 function summaryLine(r: TransferResult, role: string): string {
@@ -166,7 +186,8 @@ export async function run(argv: string[], io: RunIo = defaultIo): Promise<number
   const paths: StackPath[] = ports.map((p) => ({ address: p.address, localPort: p.localPort, backup: opts.backup.some((b) => formatIp(b) === formatIp(p.address)) }));
   let stack: AppStack;
   try {
-    stack = buildStack(opts, paths);
+    const mtus = ports.map((p) => p.mtu).filter((m): m is number => m !== undefined);
+    stack = buildStack(opts, paths, mtus.length === ports.length ? Math.min(...mtus) : undefined);
   } catch (e) {
     await opened.close();
     throw e;

@@ -33,6 +33,8 @@ export const AF_INET = 2;
 export const SOCK_DGRAM = 2;
 /** ioctl: get interface flags (struct ifreq, short at offset 16). */
 export const SIOCGIFFLAGS = 0x8913;
+/** ioctl: get interface MTU (struct ifreq, int at offset 16). */
+export const SIOCGIFMTU = 0x8921;
 export const IFF_UP = 0x1;
 /** Operationally up: carrier on and the link watcher has activated the device's queue. */
 export const IFF_RUNNING = 0x40;

@@ -15,7 +15,7 @@ import { formatIp, parseIpText } from "../../core/wire/ip.ts";
 import type { IpAddress } from "../../core/wire/types.ts";
 import type { PacketPort } from "../driver.ts";
 import type { TunFfi } from "./ffi.ts";
-import { AF_INET, IFF_RUNNING, IFF_UP, SIOCGIFFLAGS, SOCK_DGRAM } from "./ffi.ts";
+import { AF_INET, IFF_RUNNING, IFF_UP, SIOCGIFFLAGS, SIOCGIFMTU, SOCK_DGRAM } from "./ffi.ts";
 import { ERRNO, IFF_NO_PI, IFF_TUN, IFNAMSIZ, IFREQ_SIZE, loadTunFfi, O_CLOEXEC, O_NONBLOCK, O_RDWR, POLLERR, POLLFD_SIZE, POLLHUP, POLLIN, POLLNVAL, TUNSETIFF } from "./ffi.ts";
 
 export type TunErrorCode = "NoTunDriver" | "NoDevice" | "Permission" | "Busy" | "NotTun" | "Other";
@@ -134,6 +134,21 @@ function ifFlags(ffi: TunFfi, sock: number, dev: string): number {
   return r < 0 ? r : ifr[IFNAMSIZ]! | (ifr[IFNAMSIZ + 1]! << 8);
 }
 
+/** The device's MTU (SIOCGIFMTU), or undefined when it cannot be read. */
+function ifMtu(ffi: TunFfi, dev: string): number | undefined {
+  const sock = ffi.socket(AF_INET, SOCK_DGRAM, 0);
+  if (sock < 0) return undefined;
+  try {
+    const ifr = new Uint8Array(IFREQ_SIZE);
+    ifr.set(new TextEncoder().encode(dev), 0);
+    if (ffi.ioctlPtr(sock, SIOCGIFMTU, ifr) < 0) return undefined;
+    const mtu = new DataView(ifr.buffer).getInt32(IFNAMSIZ, true);
+    return mtu > 0 ? mtu : undefined;
+  } finally {
+    ffi.close(sock);
+  }
+}
+
 /** Waits until every device is up and running; throws a TunError naming the fix if one is down. */
 async function waitRunning(ffi: TunFfi, devs: string[], timeoutMs: number): Promise<void> {
   const sock = ffi.socket(AF_INET, SOCK_DGRAM, 0);
@@ -160,6 +175,8 @@ export class TunPort implements PacketPort {
   readonly label: string;
   readonly address: IpAddress;
   readonly localPort = undefined;
+  /** The device's MTU when it was opened (the largest IP packet it carries), if known. */
+  mtu: number | undefined = undefined;
   deliverFn: ((packet: Uint8Array) => void) | undefined;
   closed = false;
   fdClosed = false;
@@ -233,7 +250,9 @@ export class TunGroup {
         const address = typeof spec.address === "string" ? parseIpText(spec.address) : spec.address;
         if (!address) throw new TunError(`--tun ${spec.device}: "${String(spec.address)}" is not an IP address`, "Other");
         const fd = attach(ffi, spec, clonePath);
-        g.ports.push(new TunPort(g, spec.device, fd, address));
+        const port = new TunPort(g, spec.device, fd, address);
+        port.mtu = ifMtu(ffi, spec.device);
+        g.ports.push(port);
       }
       [g.wakeR, g.wakeW] = ffi.pipe();
       await waitRunning(ffi, specs.map((x) => x.device), opts.runningTimeoutMs ?? 3000);
