@@ -4,6 +4,7 @@
 // (core/wire/seq.ts expandSeq64), then unwrapped next to a reference.
 
 const MASK64 = (1n << 64n) - 1n;
+const TWO32 = 4294967296;
 
 /** A DSN as it goes on the wire (mod 2^64). */
 export function wireDsn(dsn: bigint): bigint {
@@ -16,4 +17,9 @@ export function wireDsn(dsn: bigint): bigint {
  */
 export function unwrapDsn(x: bigint, ref: bigint): bigint {
   return ref + BigInt.asIntN(64, x - (ref & MASK64));
+}
+
+/** Relative subflow sequence number of `seq` on `sf` (the first data byte after the SYN is 1). */
+export function rel(sf: { readonly tcp: { readonly initialRecvSeq: number } }, seq: number): number {
+  return (seq - sf.tcp.initialRecvSeq + TWO32) % TWO32;
 }

@@ -3,6 +3,7 @@
 // the receive DSS mappings, the DSN ranges sent here and not yet DATA_ACKed).
 import { createDssMap } from "../kernels/factory.ts";
 import type { DssMap, KernelImpl } from "../kernels/types.ts";
+import type { SchedSubflow } from "../scheduler/index.ts";
 import type { TcpConnection } from "../tcp/connection.ts";
 import type { TcpOutgoingInfo, TcpState, TcpUpperLayer, TcpVerdict } from "../tcp/types.ts";
 import type { IpAddress, MptcpOption, TcpSegment } from "../wire/types.ts";
@@ -33,15 +34,28 @@ export interface SubflowOwner {
   sfAcked(sf: Subflow, meta: unknown): void;
 }
 
-export class Subflow implements TcpUpperLayer {
+export class Subflow implements TcpUpperLayer, SchedSubflow {
+  // ---- scheduler view (SchedSubflow, core/scheduler): what the packet scheduler reads of a
+  // subflow. The Subflow itself is handed to the scheduler (see core/mptcp/scheduling.ts); a
+  // field added to SchedSubflow is provided here (or by TcpConnection, for SchedSubflow.tcp).
+  /** The subflow's TCP connection (srttUs, cwndBytes, bytesInFlight, mss, rttvarUs). */
   tcp!: TcpConnection;
+  /** We treat it as backup (set locally or by the peer's MP_PRIO). */
+  backup: boolean;
+  /** RTOs without progress (Linux stale_loss_cnt): new data goes elsewhere. */
+  stale = false;
+  /** The subflow can carry data (MPTCP handshake done on this subflow). */
+  get usable(): boolean {
+    const s = this.tcp.state;
+    return (s === "ESTABLISHED" || s === "CLOSE_WAIT") && (this.initial || this.joined) && this.killReason === undefined;
+  }
+  // ---- end of the scheduler view
+
   /** Initial subflow (MP_CAPABLE) or a join (MP_JOIN). */
   readonly initial: boolean;
   readonly active: boolean;
   localId: number;
   remoteId = 0;
-  /** We treat it as backup (set locally or by the peer's MP_PRIO). */
-  backup: boolean;
   /** A pure ACK follows our FIN (both DATA_FINs acknowledged). */
   ackAfterFin = false;
   /** B bit of our join SYN/ACK: the local endpoint's backup flag (passive joins). */
@@ -80,7 +94,6 @@ export class Subflow implements TcpUpperLayer {
   /** Consecutive incoming segments without a DSS while MPTCP was expected. */
   noDss = 0;
   // -- liveness
-  stale = false;
   rtoSeen = 0;
   noProgressRtos = 0;
   reinjected = false;
@@ -111,12 +124,6 @@ export class Subflow implements TcpUpperLayer {
     this.localId = opts.localId;
     this.backup = opts.backup;
     this.rxMap = createDssMap({ maxMappings: 4096 }, opts.kernels);
-  }
-
-  /** The subflow can carry data (MPTCP handshake done on this subflow). */
-  get usable(): boolean {
-    const s = this.tcp.state;
-    return (s === "ESTABLISHED" || s === "CLOSE_WAIT") && (this.initial || this.joined) && this.killReason === undefined;
   }
 
   inspectIncoming(seg: TcpSegment, st: TcpState): TcpVerdict {

@@ -1,0 +1,179 @@
+// RFC 8684 sections 3.1-3.8 on the send side: the MPTCP options of every outgoing segment of a
+// subflow (MP_CAPABLE / MP_JOIN forms of the handshakes, the DSS with DATA_ACK, mapping,
+// checksum and DATA_FIN, the infinite mapping, MP_FAIL, MP_PRIO, ADD_ADDR / REMOVE_ADDR on pure
+// ACKs, MP_FASTCLOSE / MP_TCPRST on RSTs), laid out within the TCP option budget as Linux does.
+import { joinAckHmac, joinSynAckHmac } from "../crypto/hmac.ts";
+import type { TcpOutgoingInfo } from "../tcp/types.ts";
+import { dssChecksum } from "../wire/checksum.ts";
+import { mptcpOptionLength } from "../wire/mptcp.ts";
+import { seqDiff } from "../wire/seq.ts";
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../wire/types.ts";
+import type { Dss, MptcpOption } from "../wire/types.ts";
+import type { MptcpConnection } from "./connection.ts";
+import { wireDsn as wire } from "./dss.ts";
+import { mpCapableFlags } from "./handshake.ts";
+import { recvNext } from "./receive.ts";
+import type { Subflow, TxMeta } from "./subflow.ts";
+
+export function optionSpace(conn: MptcpConnection, sf: Subflow, flags: number, length: number): number {
+  if (!conn.isMptcp || flags & TCP_SYN) return 0;
+  if (length > 0) return 28; // DSS: 4 + DATA_ACK(8) + DSN(8) + SSN(4) + length(2) [+ checksum(2)], 4-aligned
+  if (sf.initial && conn.role === "client" && !sf.thirdAckSent) return 20;
+  if (!sf.initial && !sf.joined && sf.active) return 24;
+  return 12;
+}
+
+export function buildOptions(conn: MptcpConnection, sf: Subflow, info: TcpOutgoingInfo, budget: number): MptcpOption[] | undefined {
+  if (!conn.mp) return undefined;
+  const f = info.flags;
+  if (f & TCP_SYN) {
+    if (!(f & TCP_ACK)) {
+      if (sf.initial) {
+        sf.synsSent++;
+        if (sf.synsSent > conn.config.mpcSynRetries + 1 || conn.fellBack) {
+          if (!sf.mpcDropped) conn.c.MPCapableSYNTXDrop++;
+          sf.mpcDropped = true;
+          return undefined;
+        }
+        conn.c.MPCapableSYNTX++;
+        return [{ type: "mp_capable", version: 1, flags: mpcFlags(conn) }];
+      }
+      conn.c.MPJoinSynTx++;
+      return [{ type: "mp_join_syn", backup: sf.backup, addressId: sf.localId, token: conn.remoteToken, nonce: sf.localNonce }];
+    }
+    if (conn.fellBack) return undefined;
+    if (sf.initial) return [{ type: "mp_capable", version: 1, flags: mpcFlags(conn), senderKey: conn.localKey }];
+    const hmac = joinSynAckHmac(conn.remoteKey!, conn.localKey, sf.remoteNonce, sf.localNonce);
+    // B: our own wish (the endpoint's flag), not an echo of the peer's (Linux request_bkup).
+    return [{ type: "mp_join_synack", backup: sf.synAckBackup, addressId: sf.localId, hmac, nonce: sf.localNonce }];
+  }
+  if (f & TCP_FIN && sf.ackAfterFin) {
+    sf.ackAfterFin = false;
+    sf.tcp.requestPureAck(); // after conn FIN (finishClose)
+  }
+  if (f & TCP_RST) {
+    const out: MptcpOption[] = [];
+    if (sf.fastclose && conn.remoteKey !== undefined) out.push({ type: "mp_fastclose", receiverKey: conn.remoteKey });
+    if (sf.rstReason !== undefined && out.length === 0) {
+      conn.c.MPRstTx++;
+      out.push({ type: "mp_tcprst", flags: 0, reason: sf.rstReason });
+    }
+    return out.length ? out : undefined;
+  }
+  const meta = info.meta as TxMeta | undefined;
+  if (meta?.inf) {
+    const inf: Dss = { type: "dss", dataFin: false, mapping: { dsn: wire(meta.dsn), dsn64: true, ssn: meta.ssn, length: 0 } };
+    if (conn.csum) inf.mapping!.checksum = 0;
+    return [inf];
+  }
+  if (conn.fellBack) {
+    // Segments sent before the fallback keep their DSS mapping on retransmission, so the
+    // peer can still place them; nothing else carries MPTCP options any more.
+    if (meta && info.length > 0 && conn.confirmed && (conn.infStartSsn < 0 || seqDiff(meta.ssn, conn.infStartSsn) < 0) && !(conn.ackFloorSsn >= 0 && seqDiff(meta.ssn, conn.ackFloorSsn) < 0)) {
+      const d: Dss = { type: "dss", dataFin: false, mapping: { dsn: wire(meta.dsn), dsn64: true, ssn: meta.ssn, length: meta.len } };
+      if (conn.csum) d.mapping!.checksum = meta.csum >= 0 ? meta.csum : 0;
+      if (mptcpOptionLength(d) <= budget) return [d];
+    }
+    return undefined;
+  }
+  // Client: the third ACK repeats both keys; the first data segment until confirmed too.
+  if (sf.initial && conn.role === "client" && conn.remoteKey !== undefined) {
+    // Until the server's first DSS confirms MPTCP, every pure ACK repeats both keys (the
+    // third ACK is not reliable; Linux does the same until fully established).
+    if (!conn.confirmed && info.length === 0) {
+      sf.thirdAckSent = true;
+      return [{ type: "mp_capable", version: 1, flags: mpcFlags(conn), senderKey: conn.localKey, receiverKey: conn.remoteKey }];
+    }
+    sf.thirdAckSent = true;
+    if (!conn.confirmed && meta && meta.dsn === conn.localIdsn + 1n && meta.ssn === 1) {
+      const o: MptcpOption = { type: "mp_capable", version: 1, flags: mpcFlags(conn), senderKey: conn.localKey, receiverKey: conn.remoteKey, dataLength: meta.len };
+      if (conn.csum) o.checksum = meta.csum >= 0 ? meta.csum : 0;
+      return [o];
+    }
+  }
+  if (!sf.initial && !sf.joined && sf.active) {
+    sf.thirdAckSent = true;
+    // Retransmitted until the fourth ACK (RFC 8684 section 3.2): every 2 * SRTT, not backed off
+    // (Linux schedule_3rdack_retransmission; 1 s without an RTT sample; one 4 ms jiffy at least).
+    sf.joinAckTries++;
+    sf.joinAckAt = conn.curNow + (sf.tcp.srttUs > 0 ? Math.max(4_000, sf.tcp.srttUs * 2) : 1_000_000);
+    return [{ type: "mp_join_ack", hmac: joinAckHmac(conn.localKey, conn.remoteKey!, sf.localNonce, sf.remoteNonce) }];
+  }
+  if (conn.role === "server" && conn.remoteKey === undefined) return undefined;
+  const out: MptcpOption[] = [];
+  const dss: Dss = { type: "dss", dataFin: false };
+  if (conn.recvBuf || conn.remoteKey !== undefined) {
+    // The DATA_FIN is acknowledged once the data before it was read (Linux
+    // mptcp_check_data_fin runs as the data reaches the socket; mptcp/data-fin-with-data).
+    dss.dataAck = conn.peerFinDone && conn.readable === 0 ? wire(conn.peerFinDsn! + 1n) : recvNext(conn);
+    // Width: that of the peer's last DSN, 32-bit before any (Linux use_64bit_ack; mptcp/dss-dack-width).
+    dss.ack64 = conn.ack64;
+    if (!conn.ack64) dss.dataAck &= 0xffffffffn;
+  }
+  if (meta && info.length > 0) {
+    dss.mapping = { dsn: wire(meta.dsn), dsn64: true, ssn: meta.ssn, length: meta.len };
+    if (conn.csum) dss.mapping.checksum = meta.csum >= 0 ? meta.csum : 0;
+  } else if (conn.finSent && !conn.finAcked && info.length === 0) {
+    dss.dataFin = true;
+    dss.mapping = { dsn: wire(conn.finDsn), dsn64: true, ssn: 0, length: 1 };
+    if (conn.csum) dss.mapping.checksum = dssChecksum(conn.finDsn, 0, 1, conn.scratch, 0, 0);
+  }
+  out.push(dss);
+  let used = mptcpOptionLength(dss);
+  if (used > budget) {
+    // Never drop a mapping: drop the DATA_ACK first.
+    dss.dataAck = undefined;
+    dss.ack64 = undefined;
+    used = mptcpOptionLength(dss);
+    if (used > budget) return undefined;
+  }
+  const room = (o: MptcpOption): boolean => {
+    const l = mptcpOptionLength(o);
+    if (used + l > budget) return false;
+    used += l;
+    out.push(o);
+    return true;
+  };
+  if (sf.failPending !== undefined && room({ type: "mp_fail", dsn: sf.failPending })) sf.failPending = undefined;
+  if (sf.prioPending !== undefined && room({ type: "mp_prio", backup: sf.prioPending })) {
+    sf.prioPending = undefined;
+    conn.c.MPPrioTx++;
+  }
+  // Linux (mptcp_pm_add_addr_signal): an ADD_ADDR on a pure ACK drops the other suboptions
+  // (the DSS with the DATA_ACK; never a mapping or DATA_FIN here) (mptcp/add-addr-server).
+  const addrRoom = (o: MptcpOption): boolean => {
+    if (o.type === "add_addr" && out.some((x) => x.type === "add_addr")) return false; // one per segment
+    const i = out.indexOf(dss);
+    if (o.type !== "add_addr" || dss.mapping || i < 0) return room(o);
+    const dl = mptcpOptionLength(dss);
+    if (used - dl + mptcpOptionLength(o) > budget) return false;
+    out.splice(i, 1);
+    used -= dl;
+    return room(o);
+  };
+  if (info.length === 0) {
+    const n = conn.sig.fillPureAck(conn.curNow, conn.localKey, conn.remoteKey!, addrRoom, (o) => {
+      // Linux drops the other suboptions of a pure ACK that carries an ADD_ADDR when they do
+      // not fit together (the DATA_ACK goes again on the next segment).
+      const l = mptcpOptionLength(o);
+      if (out.length !== 1 || out[0] !== dss || dss.mapping || l > budget) return false;
+      out.length = 0;
+      used = l;
+      out.push(o);
+      return true;
+    }, () => {
+      let rto = 0;
+      for (const x of conn.subflows) if (x.tcp.state !== "CLOSED") rto = Math.max(rto, x.tcp.stats().rtoUs);
+      return rto;
+    });
+    conn.c.EchoAddTx += n.echoes;
+    conn.c.AddAddrTx += n.announces;
+  }
+  return out;
+}
+
+export function mpcFlags(conn: MptcpConnection): number {
+  // The server's A says whether it requires checksums itself (Linux: checksum_enabled); the
+  // client's A on the SYN/ACK is enough to use them (mptcp/mpc-checksum-server).
+  return mpCapableFlags(conn.config.checksum || (conn.role === "client" && conn.csum), conn.config.noInitialJoin);
+}

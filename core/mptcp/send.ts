@@ -1,0 +1,251 @@
+// RFC 8684 sections 3.3.2 (DATA_ACK, connection-level send window), 3.3.6 (DSS checksum on
+// send), 3.3.7 (reinjection); Linux's MPTCP-level retransmission and stale subflows; the
+// opportunistic retransmission and penalisation of NSDI 2012: the data-level send path of one
+// MPTCP connection. Subflows pull bytes (TcpUpperLayer.pullData) when their congestion window
+// has room; each pull takes reinjected data first, then what the scheduler duplicates, then new
+// data within the peer's connection-level window, and records the DSN mapping the segment
+// carries (TxMeta).
+import { dssChecksum } from "../wire/checksum.ts";
+import { seqDiff } from "../wire/seq.ts";
+import type { MptcpConnection } from "./connection.ts";
+import { wireDsn as wire } from "./dss.ts";
+import { doFallback, fallbackAllowed } from "./fallback.ts";
+import { penalise } from "./policies.ts";
+import type { Subflow, TxMeta } from "./subflow.ts";
+
+const OFF = Infinity;
+
+/** DATA_ACK (RFC 8684 section 3.3.2): releases the send buffer; the window is relative to it. */
+export function onDataAck(conn: MptcpConnection, sf: Subflow, ack: bigint, rawWindow: number): void {
+  const limit = conn.sndMax + (conn.finSent ? 1n : 0n);
+  if (ack > limit) {
+    conn.c.MPDataAckBeyondSent++;
+    conn.drop("DataAckBeyondSent");
+    return;
+  }
+  const una = conn.una;
+  if (ack >= una) {
+    const edge = ack + BigInt(rawWindow * 2 ** sf.peerWscale);
+    if (edge > conn.sndWndEdge) conn.sndWndEdge = edge;
+  }
+  if (ack > una) {
+    const upTo = ack > conn.sndEnd ? conn.sndEnd : ack;
+    const n = conn.sendBuf.ack(wire(upTo));
+    if (n > 0) conn.una = upTo;
+    if (n > 0) {
+      conn.bytesAckedTotal += n;
+      conn.rtxBackoff = 0;
+      conn.rtxAt = conn.sendBuf.buffered > 0 ? conn.curNow + dataRto(conn) : OFF;
+      if (conn.writeBlocked) {
+        conn.writeBlocked = false;
+        conn.push({ type: "writable" });
+      }
+    }
+    if (conn.finSent && !conn.finAcked && ack === conn.finDsn + 1n) conn.onFinAcked();
+  }
+}
+
+export function dataRto(conn: MptcpConnection): number {
+  let rto = 0;
+  for (const sf of conn.subflows) {
+    if (!sf.usable) continue;
+    const s = sf.tcp.srttUs;
+    rto = Math.max(rto, s > 0 ? s * 2 + 200_000 : 1_000_000);
+  }
+  if (rto === 0) rto = 1_000_000;
+  return Math.min(60_000_000, rto * 2 ** Math.min(conn.rtxBackoff, 6));
+}
+
+export function pullData(conn: MptcpConnection, sf: Subflow, maxBytes: number): { data: Uint8Array; meta?: unknown } | undefined {
+  if (conn.st === "CLOSED" || sf.killReason !== undefined || !(sf.initial || sf.joined)) return undefined;
+  const ts = sf.tcp.state;
+  if (!(ts === "ESTABLISHED" || ts === "CLOSE_WAIT" || (!conn.isMptcp && (ts === "FIN_WAIT_1" || ts === "LAST_ACK" || ts === "CLOSING")))) return undefined;
+  if (conn.isMptcp && !conn.sched.allowed(sf, conn.subflows, conn.schedView)) return undefined;
+  // 1. data of a dead or stalled subflow (connection-level retransmission)
+  const una = conn.reinject.length > 0 ? conn.una : 0n;
+  while (conn.isMptcp && conn.reinject.length > 0) {
+    const r = conn.reinject[0]!;
+    const end = r.dsn + BigInt(r.len);
+    if (end <= una) {
+      conn.reinject.shift();
+      continue;
+    }
+    if (r.dsn < una) {
+      r.len = Number(end - una);
+      r.dsn = una;
+    }
+    const n = Math.min(maxBytes, r.len);
+    const meta = takeData(conn, sf, r.dsn, n);
+    conn.c.Reinjections++;
+    conn.c.ReinjectedBytes += n;
+    r.dsn += BigInt(n);
+    r.len -= n;
+    if (r.len === 0) conn.reinject.shift();
+    return meta;
+  }
+  // 1b. what the scheduler sends again on conn subflow (redundant scheduling)
+  if (conn.isMptcp && conn.sched.duplicate) {
+    const d = conn.sched.duplicate(sf, conn.una, maxBytes);
+    if (d) return takeData(conn, sf, d.dsn, d.len);
+  }
+  // 2. new data, within the peer's connection-level window
+  const avail = conn.sndEnd - conn.sndNxt;
+  if (avail <= 0n) return undefined;
+  let n = maxBytes;
+  if (avail < BigInt(n)) n = Number(avail);
+  if (conn.isMptcp) {
+    const wnd = conn.sndWndEdge - conn.sndNxt;
+    if (wnd <= 0n) return conn.config.opportunisticRetransmission ? opportunistic(conn, sf, maxBytes) : undefined;
+    if (wnd < BigInt(n)) n = Number(wnd);
+  }
+  const meta = takeData(conn, sf, conn.sndNxt, n);
+  if (conn.infPending) {
+    conn.infPending = false;
+    meta.meta.inf = true;
+    conn.infStartSsn = meta.meta.ssn;
+    conn.c.InfiniteMapTx++;
+  }
+  conn.sched.sent?.(sf, meta.meta.dsn, n, conn.subflows);
+  conn.sndNxt += BigInt(n);
+  if (conn.sndNxt > conn.sndMax) conn.sndMax = conn.sndNxt;
+  if (conn.rtxAt === OFF) conn.rtxAt = conn.curNow + dataRto(conn);
+  return meta;
+}
+
+/**
+ * Opportunistic retransmission and penalisation (Raiciu et al., NSDI 2012; the multipath-tcp.org
+ * kernel's mptcp_rcv_buf_optimization): the peer's connection-level window is full and conn
+ * subflow has room, so the segment at DATA_ACK (held by a slower subflow) is sent again here,
+ * once per subflow and blocking DSN; the slower subflow's window is halved, at most once per RTT
+ * of conn subflow, if it is in the open state.
+ */
+export function opportunistic(conn: MptcpConnection, sf: Subflow, maxBytes: number): { data: Uint8Array; meta: TxMeta } | undefined {
+  const una = conn.una;
+  if (una >= conn.sndNxt) return undefined;
+  if (conn.oppDsn !== una) {
+    conn.oppDsn = una;
+    conn.oppSubflows = [];
+  }
+  if (conn.oppSubflows.includes(sf)) return undefined;
+  let holder: Subflow | undefined;
+  let end = una;
+  for (const s of conn.subflows) {
+    for (let i = s.sentHead; i < s.sent.length; i++) {
+      const m = s.sent[i]!;
+      if (m.dsn <= una && una < m.dsn + BigInt(m.len)) {
+        if (s === sf) return undefined; // ours already: TCP retransmits it if lost
+        holder ??= s;
+        const e = m.dsn + BigInt(m.len);
+        if (e > end) end = e;
+        break;
+      }
+      if (m.dsn > una) break;
+    }
+  }
+  if (holder === undefined) return undefined;
+  conn.oppSubflows.push(sf);
+  if (sf.tcp.srttUs < holder.tcp.srttUs && conn.curNow - conn.lastPenaltyAt >= sf.tcp.srttUs) {
+    if (penalise(holder.tcp, conn.curNow)) {
+      conn.lastPenaltyAt = conn.curNow;
+      conn.c.Penalisations++;
+    }
+  }
+  const n = Math.min(maxBytes, Number(end - una));
+  conn.c.OpportunisticRetrans++;
+  conn.c.OpportunisticRetransBytes += n;
+  return takeData(conn, sf, una, n);
+}
+
+export function takeData(conn: MptcpConnection, sf: Subflow, dsn: bigint, n: number): { data: Uint8Array; meta: TxMeta } {
+  const off = Number(dsn - conn.una);
+  const got = conn.sendBuf.readAt(off, conn.scratch, 0, n);
+  const data = conn.scratch.subarray(0, Math.max(0, got));
+  const meta: TxMeta = { dsn, len: data.length, ssn: sf.sentRel, csum: -1 };
+  if (conn.csum && conn.isMptcp) meta.csum = dssChecksum(dsn, meta.ssn, data.length, data, 0, data.length);
+  sf.sentRel = (sf.sentRel + data.length) >>> 0;
+  sf.dataBytesSent += data.length;
+  if (conn.isMptcp) sf.sent.push(meta);
+  return { data, meta };
+}
+
+export function onSubflowAcked(conn: MptcpConnection, sf: Subflow, meta: unknown): void {
+  sf.progress = true;
+  sf.noProgressRtos = 0;
+  sf.reinjected = false;
+  if (sf.stale) {
+    sf.stale = false;
+    conn.c.SubflowRecover++;
+  }
+  if (!conn.isMptcp && meta && !(conn.ackFloorSsn >= 0 && seqDiff((meta as TxMeta).ssn, conn.ackFloorSsn) < 0)) {
+    // Fallback: the subflow-level ACK is the data-level one.
+    const m = meta as TxMeta;
+    const end = m.dsn + BigInt(m.len);
+    if (end > conn.una) {
+      const upTo = end > conn.sndEnd ? conn.sndEnd : end;
+      const n = conn.sendBuf.ack(wire(upTo));
+      if (n > 0) conn.una = upTo;
+      if (n > 0) {
+        conn.bytesAckedTotal += n;
+        if (conn.writeBlocked) {
+          conn.writeBlocked = false;
+          conn.push({ type: "writable" });
+        }
+      }
+    }
+  }
+}
+
+/**
+ * After an RTO of a subflow that made no progress: its unacknowledged data is re-sent on the
+ * others at once (Linux: the MPTCP-level retransmission); after `staleRetrans` RTOs without
+ * progress (Linux stale_loss_cnt, 4) the scheduler stops giving it new data.
+ */
+export function checkStale(conn: MptcpConnection, now: number, sf: Subflow): void {
+  const rto = sf.tcp.stats().rtoExpiries;
+  if (rto <= sf.rtoSeen) return;
+  const n = rto - sf.rtoSeen;
+  sf.rtoSeen = rto;
+  if (sf.progress) {
+    sf.progress = false;
+    sf.noProgressRtos = 0;
+    sf.reinjected = false;
+  }
+  sf.noProgressRtos += n;
+  if (!sf.reinjected) {
+    sf.reinjected = true;
+    reinjectFrom(conn, sf);
+  }
+  if (!sf.stale && sf.noProgressRtos >= conn.config.staleRetrans) {
+    sf.stale = true;
+    conn.c.SubflowStale++;
+  }
+  conn.tick(now);
+}
+
+export function reinjectFrom(conn: MptcpConnection, sf: Subflow): void {
+  const una = conn.una;
+  for (const m of sf.unacked(una)) conn.reinject.push({ dsn: m.dsn, len: m.len, ssn: 0, csum: -1 });
+  conn.reinject.sort((a, b) => (a.dsn < b.dsn ? -1 : a.dsn > b.dsn ? 1 : 0));
+}
+
+/** Connection-level retransmission timer: the oldest unacknowledged data goes again. */
+export function onDataRto(conn: MptcpConnection, now: number): void {
+  if (!conn.isMptcp || conn.st === "CLOSED" || conn.sendBuf.buffered === 0) return;
+  const only = conn.subflows.length === 1 ? conn.subflows[0]! : undefined;
+  if (only && only.noDss > 0 && fallbackAllowed(conn)) {
+    // No DATA_ACK, and the peer's last segments carried no MPTCP option: it fell back (its
+    // DSS are stripped on the way). Re-sending data at the data level would duplicate bytes
+    // in its 1:1 stream: fall back too.
+    conn.c.MPCapableFallbackACK++;
+    doFallback(conn, "no DATA_ACK from the peer");
+    return;
+  }
+  const una = conn.una;
+  const sent = conn.sndNxt - una;
+  if (sent > 0n) {
+    const len = Number(sent > 65536n ? 65536n : sent);
+    conn.reinject.unshift({ dsn: una, len, ssn: 0, csum: -1 });
+  }
+  conn.rtxBackoff++;
+  conn.rtxAt = now + dataRto(conn);
+}
