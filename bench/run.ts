@@ -3,7 +3,7 @@
 import { readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { runSuite, type BenchSuite } from "./harness.ts";
+import { runSuite, type BenchLine, type BenchSuite } from "./harness.ts";
 
 const dir = dirname(fileURLToPath(import.meta.url));
 const filters = process.argv.slice(2);
@@ -18,6 +18,9 @@ if (files.length === 0) {
   process.exit(1);
 }
 for (const f of files) {
-  const mod = (await import(pathToFileURL(join(dir, f)).href)) as { suite: BenchSuite };
-  await runSuite(mod.suite);
+  // A suite exports `suite` (tinybench workloads), or `run` when it measures itself (kernel:
+  // whole transfers between processes, one JSON line per workload in the same format).
+  const mod = (await import(pathToFileURL(join(dir, f)).href)) as { suite?: BenchSuite; run?: () => Promise<BenchLine[]> };
+  if (mod.run) await mod.run();
+  else if (mod.suite) await runSuite(mod.suite);
 }

@@ -1,0 +1,337 @@
+// Kernel comparison (issues #7 and #9): in one run, the Linux kernel's own MPTCP over veth
+// (the same-run baseline), our stack as a real MPTCP client through two TUN paths to a kernel
+// MPTCP sink, and our stack in memory (client and server in this process), each as one JSON line
+// in the bench/harness.ts format with the kernel's number as baseline and the ratio.
+//
+//   npm run bench -- kernel                 (root and /dev/net/tun; else the kernel and TUN
+//                                            workloads print a "skipped" line with the reason)
+//   KERNEL_BENCH_RUNS=5 KERNEL_BENCH_MIB=256 KERNEL_BENCH_DENO=1 npm run bench -- kernel
+//
+// Workloads (two subflows everywhere, one bulk upload per run, median and MAD over the runs):
+//   kernel veth MTU 1500 (baseline)   two namespaces joined by two veth pairs; `ip mptcp limits`
+//                                     and a "subflow" endpoint on the client's second address;
+//                                     bench/kernel_peer.py source -> sink (IPPROTO_MPTCP sockets)
+//   kernel veth MTU 65535             the same with 64 KiB MTU veths (for reference)
+//   ours TUN MTU 1500 / 65535         `mptcp client --tun tun0=.. --tun tun1=.. --send N` (the
+//                                     CLI: adapters/driver + TUN + core) in a namespace with two
+//                                     TUN devices, to kernel_peer.py sink; the MSS follows the MTU
+//   ours in memory MSS 1448 / 64 KiB  test/mptcp/helpers.ts scenario + transfer (the router
+//                                     topology of bench/mptcp.bench.ts: IP/TCP/DSS encode,
+//                                     checksums, parse and a byte check, both hosts on one thread)
+// The kernel sink measures every TUN and veth transfer the same way: from accept() to EOF.
+// Every transfer is bounded (KERNEL_BENCH_MIB, default 256 MiB, and 10 s of sending); namespaces
+// are named h4k-PID-*, use 198.18.0.0/15 only and are deleted in `finally` (and on SIGINT/SIGTERM;
+// ones left by a killed run are swept at the next start).
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import type { BenchLine } from "./harness.ts";
+import { scenario, transfer } from "../test/mptcp/helpers.ts";
+import type { MptcpConfig } from "../core/mptcp/types.ts";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "..");
+const PEER = join(here, "kernel_peer.py");
+const BIN = join(root, "bin", "mptcp.mjs");
+const SUITE = "kernel";
+const MiB = 1 << 20;
+
+const RUNS = Math.max(1, Number(process.env.KERNEL_BENCH_RUNS ?? 5));
+const BYTES = Math.max(1, Number(process.env.KERNEL_BENCH_MIB ?? 256)) * MiB;
+/** Seconds of sending per transfer at most (the sink and our client get more as a hard bound). */
+const SEND_S = 10;
+const MEM_BYTES_1448 = Math.max(1, Number(process.env.KERNEL_BENCH_MEM_MIB ?? 64)) * MiB;
+
+// ------------------------------------------------------------------------- small helpers
+
+function sh(argv: string[], check = true): { status: number | null; out: string } {
+  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", timeout: 15_000 });
+  const out = (r.stdout ?? "") + (r.stderr ?? "");
+  if (check && r.status !== 0) throw new Error(`command failed (${r.status ?? r.signal}): ${argv.join(" ")}\n${out}`);
+  return { status: r.status, out };
+}
+
+const has = (cmd: string, args: string[]): boolean => {
+  const r = spawnSync(cmd, args, { encoding: "utf8" });
+  return r.error === undefined && r.status !== null;
+};
+
+/** Why the kernel and TUN workloads cannot run here, or undefined. */
+export function kernelBenchMissing(): string | undefined {
+  if (process.platform !== "linux") return "needs Linux";
+  if (typeof process.getuid === "function" && process.getuid() !== 0) return "needs root (network namespaces, veth and TUN devices)";
+  if (!existsSync("/dev/net/tun")) return "/dev/net/tun is missing (modprobe tun)";
+  if (!has("ip", ["-V"])) return "iproute2 (ip) is not installed";
+  if (!has("python3", ["--version"])) return "python3 is not installed";
+  if (!has("timeout", ["--version"])) return "coreutils timeout is not installed";
+  try {
+    if (readFileSync("/proc/sys/net/mptcp/enabled", "utf8").trim() !== "1") return "the kernel's MPTCP is disabled (sysctl net.mptcp.enabled=1)";
+  } catch {
+    return "the kernel has no MPTCP (/proc/sys/net/mptcp/enabled missing)";
+  }
+  return undefined;
+}
+
+const median = (xs: number[]): number => {
+  const s = xs.slice().sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const mad = (xs: number[]): number => {
+  const m = median(xs);
+  return median(xs.map((x) => Math.abs(x - m)));
+};
+
+/** A running child process (bounded by `timeout -k`), its output collected. */
+interface Child {
+  pid: number;
+  done: Promise<{ code: number | null; stdout: string; stderr: string }>;
+  /** Resolves once a line equal to `line` appeared on stdout (or the process ended). */
+  waitLine(line: string): Promise<void>;
+  kill(): void;
+}
+
+function startChild(argv: string[], boundS: number): Child {
+  const full = ["timeout", "-k", "2", String(boundS), ...argv];
+  const p = spawn(full[0]!, full.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  const waiters: Array<{ line: string; resolve: () => void }> = [];
+  p.stdout.setEncoding("utf8").on("data", (d: string) => {
+    stdout += d;
+    for (let i = waiters.length - 1; i >= 0; i--) {
+      if (stdout.split("\n").includes(waiters[i]!.line)) {
+        waiters[i]!.resolve();
+        waiters.splice(i, 1);
+      }
+    }
+  });
+  p.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    p.on("close", (code) => {
+      for (const w of waiters) w.resolve();
+      resolve({ code, stdout, stderr });
+    });
+  });
+  return {
+    pid: p.pid ?? -1,
+    done,
+    waitLine: (line) => (stdout.split("\n").includes(line) ? Promise.resolve() : new Promise((resolve) => waiters.push({ line, resolve }))),
+    kill: () => {
+      if (p.exitCode === null && p.pid !== undefined) {
+        try {
+          process.kill(p.pid, "SIGTERM");
+        } catch {
+          /* gone */
+        }
+      }
+    },
+  };
+}
+
+function jsonLines(text: string): Array<Record<string, unknown>> {
+  return text
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+// ------------------------------------------------------------------------- namespaces
+
+const created: string[] = [];
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as { code?: string }).code === "EPERM";
+  }
+}
+
+/** Deletes h4k-PID-* namespaces of earlier runs whose process is gone (never others'). */
+function sweep(): void {
+  for (const line of sh(["ip", "netns", "list"], false).out.split("\n")) {
+    const name = line.split(" ")[0] ?? "";
+    const m = /^h4k-(\d+)-[a-z0-9]+$/.exec(name);
+    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) sh(["ip", "netns", "del", name], false);
+  }
+}
+
+function netnsAdd(tag: string): string {
+  const name = `h4k-${process.pid}-${tag}`;
+  sh(["ip", "netns", "add", name]);
+  created.push(name);
+  sh(["ip", "-n", name, "link", "set", "lo", "up"]);
+  return name;
+}
+
+function cleanup(): void {
+  while (created.length > 0) sh(["ip", "netns", "del", created.pop()!], false);
+}
+
+const inNs = (ns: string, argv: string[]): string[] => ["ip", "netns", "exec", ns, ...argv];
+
+/** Starts the kernel MPTCP sink for `count` connections and waits until it listens. */
+async function startSink(ns: string, addr: string, count: number): Promise<Child> {
+  const sink = startChild(inNs(ns, ["python3", PEER, "sink", "--mptcp", "--addr", addr, "--port", "5000", "--count", String(count), "--bytes", String(BYTES), "--timeout", String(SEND_S + 20)]), count * (SEND_S + 30));
+  await Promise.race([sink.waitLine("READY"), sink.done]);
+  return sink;
+}
+
+/** Goodput in Gbit/s of each connection the sink served (bytes / accept-to-EOF seconds). */
+async function sinkResults(sink: Child, what: string): Promise<number[]> {
+  const r = await sink.done;
+  const lines = jsonLines(r.stdout);
+  const bad = lines.find((l) => l.error !== undefined);
+  if (r.code !== 0 || bad) throw new Error(`${what}: kernel sink failed (${r.code}): ${JSON.stringify(bad ?? {})} ${r.stderr.slice(-500)}`);
+  return lines.map((l) => {
+    if (l.mptcp !== true || Number(l.max_subflows) < 1) throw new Error(`${what}: the kernel saw no MPTCP join (${JSON.stringify(l)})`);
+    return (Number(l.bytes) * 8) / Number(l.seconds) / 1e9;
+  });
+}
+
+/** (a) kernel -> kernel, two veth pairs between two namespaces. */
+async function kernelVeth(mtu: number, tag: string): Promise<number[]> {
+  const a = netnsAdd(`${tag}a`);
+  const b = netnsAdd(`${tag}b`);
+  for (const i of [0, 1]) {
+    const va = `h4v${tag}${i}`;
+    const vb = `h4w${tag}${i}`;
+    sh(["ip", "link", "add", va, "netns", a, "mtu", String(mtu), "type", "veth", "peer", "name", vb, "netns", b, "mtu", String(mtu)]);
+    sh(["ip", "-n", a, "addr", "add", `198.18.${10 + i}.2/24`, "dev", va]);
+    sh(["ip", "-n", b, "addr", "add", `198.18.${10 + i}.1/24`, "dev", vb]);
+    sh(["ip", "-n", a, "link", "set", va, "up"]);
+    sh(["ip", "-n", b, "link", "set", vb, "up"]);
+  }
+  for (const n of [a, b]) sh(["ip", "-n", n, "mptcp", "limits", "set", "subflows", "2", "add_addr_accepted", "2"]);
+  sh(["ip", "-n", a, "mptcp", "endpoint", "add", "198.18.11.2", "dev", `h4v${tag}1`, "subflow"]);
+  const sink = await startSink(b, "198.18.10.1", RUNS);
+  try {
+    for (let r = 0; r < RUNS; r++) {
+      const src = startChild(inNs(a, ["python3", PEER, "source", "--mptcp", "--addr", "198.18.10.1", "--port", "5000", "--bytes", String(BYTES), "--seconds", String(SEND_S), "--timeout", String(SEND_S + 20)]), SEND_S + 30);
+      const x = await src.done;
+      if (x.code !== 0) throw new Error(`kernel source failed (${x.code}): ${x.stdout}${x.stderr}`);
+    }
+    return await sinkResults(sink, `kernel veth MTU ${mtu}`);
+  } finally {
+    sink.kill();
+  }
+}
+
+/** (b) our client (the CLI under Node, or Deno) -> kernel sink over two TUN devices. */
+async function oursTun(mtu: number, tag: string, runtime: "node" | "deno"): Promise<number[]> {
+  const n = netnsAdd(tag);
+  for (const i of [0, 1]) {
+    sh(["ip", "-n", n, "tuntap", "add", "dev", `tun${i}`, "mode", "tun"]);
+    sh(["ip", "-n", n, "addr", "add", `198.18.${i}.1/24`, "dev", `tun${i}`]);
+    sh(["ip", "-n", n, "link", "set", `tun${i}`, "mtu", String(mtu)]);
+    sh(["ip", "-n", n, "link", "set", `tun${i}`, "up"]);
+  }
+  sh(["ip", "-n", n, "mptcp", "limits", "set", "subflows", "2", "add_addr_accepted", "2"]);
+  const sink = await startSink(n, "198.18.0.1", RUNS);
+  const rt = runtime === "node" ? [process.execPath] : [join(root, "node_modules", ".bin", "deno"), "run", "-A"];
+  try {
+    for (let r = 0; r < RUNS; r++) {
+      const c = startChild(inNs(n, [...rt, BIN, "client", "--tun", "tun0=198.18.0.2", "--tun", "tun1=198.18.1.2", "--connect", "198.18.0.1:5000", "--send", String(BYTES), "--json", "--timeout", String(SEND_S + 10)]), SEND_S + 30);
+      const x = await c.done;
+      if (x.code !== 0) throw new Error(`our client failed (${x.code}): ${x.stderr.slice(-1500)}`);
+    }
+    return await sinkResults(sink, `ours TUN MTU ${mtu}`);
+  } finally {
+    sink.kill();
+  }
+}
+
+// ------------------------------------------------------------------------- (c) in memory
+
+const PM = { subflows: 2, addAddrAccepted: 0, addAddrTimeoutUs: 120_000_000, addAddrRetries: 3 };
+const LINK = { rateBps: 10e9, delayUs: 50 };
+
+/** One two-subflow upload in memory; Gbit/s of wall time (byte-exact, both subflows used). */
+export function memoryRun(bytes: number, mss: number | undefined, seed: number): number {
+  const tcp = mss === undefined ? {} : { mss, mtu: 65535 };
+  const cfg: Partial<MptcpConfig> = { pathManager: PM, tcp };
+  const sc = scenario({ paths: [LINK, LINK], seed, clientConfig: cfg, serverConfig: cfg });
+  const t0 = performance.now();
+  const r = transfer(sc, { up: bytes, down: 0 });
+  const s = (performance.now() - t0) / 1000;
+  if (!r.okA) throw new Error(`in-memory transfer not byte-exact (${r.receivedA} of ${bytes})`);
+  const subs = r.clientConn!.stats().subflows;
+  if (subs.length !== 2 || subs.some((x) => x.dataBytesSent === 0)) throw new Error("a subflow carried no data");
+  return (bytes * 8) / s / 1e9;
+}
+
+// ------------------------------------------------------------------------- the run
+
+function line(name: string, xs: number[], baseline: { name: string; median: number } | undefined): BenchLine {
+  const m = median(xs);
+  return {
+    suite: SUITE,
+    name,
+    unit: "Gbit/s",
+    median: Number(m.toPrecision(4)),
+    spread: Number(mad(xs).toPrecision(3)),
+    samples: xs.length,
+    baseline: baseline?.name ?? null,
+    baselineMedian: baseline ? Number(baseline.median.toPrecision(4)) : null,
+    ratio: baseline ? Number((m / baseline.median).toPrecision(3)) : null,
+  };
+}
+
+/** Runs every workload; prints and returns one line per workload (bench/run.ts calls this). */
+export async function run(print: (line: string) => void = console.log): Promise<BenchLine[]> {
+  const out: BenchLine[] = [];
+  const emit = (l: BenchLine): void => {
+    out.push(l);
+    print(JSON.stringify(l));
+  };
+  const missing = kernelBenchMissing();
+  let base: { name: string; median: number } | undefined;
+  if (missing) {
+    print(JSON.stringify({ suite: SUITE, skipped: true, reason: `kernel and TUN workloads skipped: ${missing}` }));
+  } else {
+    const onSignal = (sig: NodeJS.Signals): void => {
+      cleanup();
+      process.exit(sig === "SIGINT" ? 130 : 143);
+    };
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+    try {
+      sweep();
+      const k1500 = await kernelVeth(1500, "v1");
+      cleanup();
+      const baseName = "kernel veth MTU 1500 (baseline)";
+      base = { name: baseName, median: median(k1500) };
+      emit(line(baseName, k1500, undefined));
+      const k64 = await kernelVeth(65535, "v6");
+      cleanup();
+      emit(line("kernel veth MTU 65535", k64, base));
+      const runtimes: Array<"node" | "deno"> = process.env.KERNEL_BENCH_DENO === "1" ? ["node", "deno"] : ["node"];
+      for (const rt of runtimes) {
+        for (const mtu of [1500, 65535]) {
+          const xs = await oursTun(mtu, `t${rt[0]}${mtu === 1500 ? "1" : "6"}`, rt);
+          cleanup();
+          emit(line(`ours ${rt} TUN MTU ${mtu} -> kernel sink`, xs, base));
+        }
+      }
+    } finally {
+      cleanup();
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    }
+  }
+  // (c) in memory: warm up once, then RUNS transfers each.
+  for (const [name, mss, bytes] of [
+    ["ours in memory MSS 1448", undefined, MEM_BYTES_1448],
+    ["ours in memory 64 KiB segments", 65535 - 40 - 28, BYTES],
+  ] as const) {
+    memoryRun(Math.min(bytes, 16 * MiB), mss, 99);
+    const xs: number[] = [];
+    for (let r = 0; r < RUNS; r++) xs.push(memoryRun(bytes, mss, 1 + r));
+    emit(line(name, xs, base));
+  }
+  return out;
+}
