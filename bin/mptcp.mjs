@@ -15,6 +15,7 @@ const USAGE = `mptcp ${pkg.version}: userspace Multipath TCP (RFC 8684), sans-IO
 usage:
   mptcp server ...       serve over TUN devices or UDP (TCP-in-UDP)   (mptcp server --help)
   mptcp client ...       connect over TUN devices or UDP              (mptcp client --help)
+  mptcp proxy ...        MPTCP <-> plain TCP relay (either side)      (mptcp proxy --help)
   mptcp sim ...          multipath experiments on the in-memory network (mptcp sim --help)
   mptcp script FILE...   run packetdrill-syntax scripts against this stack
   mptcp --version`;
@@ -24,7 +25,7 @@ async function main() {
     console.log(pkg.version);
     return 0;
   }
-  if (cmd !== "server" && cmd !== "client" && cmd !== "sim" && cmd !== "script") {
+  if (cmd !== "server" && cmd !== "client" && cmd !== "proxy" && cmd !== "sim" && cmd !== "script") {
     console.log(USAGE);
     return cmd && cmd !== "--help" && cmd !== "-h" ? 2 : 0;
   }

@@ -44,7 +44,7 @@ const defaultIo: RunIo = {
   stderr: (l) => process.stderr.write(l + "\n"),
 };
 
-async function openPorts(o: CommonOptions): Promise<{ ports: PacketPort[]; close: () => Promise<void> }> {
+export async function openPorts(o: CommonOptions): Promise<{ ports: PacketPort[]; close: () => Promise<void> }> {
   if (o.paths[0]!.kind === "tun") {
     const g = await TunGroup.open(o.paths.map((p) => ({ device: p.kind === "tun" ? p.device : "", address: p.address })));
     return { ports: g.ports, close: () => g.close() };
@@ -89,7 +89,7 @@ const MPTCP_OPTION_RESERVE = 28;
  * (TUN devices): the MSS we announce and send follows it, so a TUN device with a large MTU
  * (ip link set tun0 mtu 65535) carries segments of up to 64 KiB, as the kernel does on it.
  */
-function tcpConfig(o: CommonOptions, mtu?: number, reserve = 0): Partial<TcpConfig> {
+export function tcpConfig(o: CommonOptions, mtu?: number, reserve = 0): Partial<TcpConfig> {
   const c: Partial<TcpConfig> = {};
   if (mtu !== undefined && mtu >= 576) {
     c.mtu = mtu;
@@ -103,7 +103,7 @@ function tcpConfig(o: CommonOptions, mtu?: number, reserve = 0): Partial<TcpConf
   return c;
 }
 
-function mptcpConfig(o: CommonOptions, mtu?: number): Partial<MptcpConfig> {
+export function mptcpConfig(o: CommonOptions, mtu?: number): Partial<MptcpConfig> {
   const tcp = tcpConfig(o, mtu, MPTCP_OPTION_RESERVE);
   const c: Partial<MptcpConfig> = { checksum: o.checksum, tcp };
   const cc = o.cc?.toLowerCase();
@@ -123,7 +123,7 @@ function mptcpConfig(o: CommonOptions, mtu?: number): Partial<MptcpConfig> {
   return c;
 }
 
-function buildStack(o: ServerOptions | ClientOptions, paths: StackPath[], mtu: number | undefined): AppStack {
+export function buildStack(o: ServerOptions | ClientOptions, paths: StackPath[], mtu: number | undefined): AppStack {
   if (!o.mptcp) return new TcpStack(paths, new CryptoRandomSource(), tcpConfig(o, mtu));
   if (!MPTCP_AVAILABLE) throw new NotAvailableError("MPTCP is not yet available in this build; use --no-mptcp for plain TCP");
   return new MptcpStack({ role: o.command, paths, random: new CryptoRandomSource(), config: mptcpConfig(o, mtu), announce: o.announce });
@@ -136,6 +136,7 @@ function summaryLine(r: TransferResult, role: string): string {
 
 /** Runs one CLI invocation; resolves with the exit status. */
 export async function run(argv: string[], io: RunIo = defaultIo): Promise<number> {
+  if (argv[0] === "proxy") return (await import("./proxy.ts")).runProxy(argv.slice(1), io);
   if (argv.length === 0 || argv.includes("--help") || argv.includes("-h") || argv[0] === "help") {
     io.stderr(USAGE);
     return argv.length === 0 ? 2 : 0;
