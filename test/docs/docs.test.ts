@@ -1,0 +1,234 @@
+// The documentation is kept honest by this test (issue #9). For README.md and docs/*.md:
+// - every ```ts block is type-checked with the TypeScript compiler API against the sources of
+//   this repository (the package names `mptcp`, `mptcp/streams`, `mptcp/testing`,
+//   `mptcp/adapters` map to their source entry points; a block that no longer compiles fails);
+// - every ```ts run block is also executed, in a child process of the runtime running this test
+//   (node --import tsx, or deno run -A), with a time bound; it must exit 0 (the examples check
+//   their own results with node:assert);
+// - every repository path written in backticks (`core/mptcp/handshake.ts`) and every relative
+//   link exists;
+// - every --flag of an `mptcp <command>` line in a ```sh block is one the CLI sources know.
+// Generated files go to test/docs/.generated/ (gitignored), one folder per process.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import ts from "typescript";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
+
+/** Package specifiers the docs may import, and the source file each one stands for. */
+export const PACKAGE_SOURCES: Record<string, string> = {
+  "mptcp": "core/index.ts",
+  "mptcp/streams": "adapters/streams/index.ts",
+  "mptcp/testing": "adapters/testing/index.ts",
+  "mptcp/adapters": "adapters/index.ts",
+};
+
+export interface Block {
+  file: string;
+  /** 1-based line of the first code line in the markdown file. */
+  line: number;
+  lang: string;
+  run: boolean;
+  code: string;
+}
+
+/** The fenced code blocks of a markdown text (``` or ~~~ fences, info string "lang [run]"). */
+export function extractBlocks(file: string, text: string): Block[] {
+  const out: Block[] = [];
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^(\s*)(```+|~~~+)\s*([\w-]*)\s*(.*)$/.exec(lines[i]!);
+    if (!open) continue;
+    const fence = open[2]!;
+    const lang = open[3]!.toLowerCase();
+    const rest = open[4]!.trim().split(/\s+/);
+    const body: string[] = [];
+    let j = i + 1;
+    for (; j < lines.length; j++) {
+      if (lines[j]!.trim().startsWith(fence[0]!.repeat(fence.length)) && lines[j]!.trim().replace(/[`~]/g, "") === "") break;
+      body.push(lines[j]!);
+    }
+    out.push({ file, line: i + 2, lang, run: rest.includes("run"), code: body.join("\n") });
+    i = j;
+  }
+  return out;
+}
+
+export function docFiles(): string[] {
+  const files = ["README.md"];
+  const docs = join(root, "docs");
+  if (existsSync(docs)) for (const f of readdirSync(docs).sort()) if (f.endsWith(".md")) files.push(`docs/${f}`);
+  return files;
+}
+
+/** Rewrites package imports to relative imports of the sources (same number of lines). */
+export function rewriteImports(code: string, fromDir: string): string {
+  return code.replace(/((?:from|import)\s*\(?\s*)(["'])(mptcp(?:\/[\w-]+)?)\2/g, (m, pre: string, q: string, spec: string) => {
+    const src = PACKAGE_SOURCES[spec];
+    if (!src) return m; // unknown subpath: left as is, so the compiler reports it
+    let rel = relative(fromDir, join(root, src)).split("\\").join("/");
+    if (!rel.startsWith(".")) rel = "./" + rel;
+    return `${pre}${q}${rel}${q}`;
+  });
+}
+
+export interface Diag {
+  block: Block;
+  line: number;
+  message: string;
+}
+
+function compilerOptions(): ts.CompilerOptions {
+  const cfg = ts.readConfigFile(join(root, "tsconfig.json"), ts.sys.readFile);
+  const parsed = ts.parseJsonConfigFileContent(cfg.config, ts.sys, root);
+  return { ...parsed.options, noEmit: true, noUnusedLocals: false };
+}
+
+/** Type-checks the blocks (each as its own module in `dir`); returns the diagnostics, mapped to markdown lines. */
+export function typecheck(blocks: Block[], dir: string): { diags: Diag[]; files: string[] } {
+  mkdirSync(dir, { recursive: true });
+  const files: string[] = [];
+  blocks.forEach((b, i) => {
+    const name = join(dir, `${b.file.replace(/[\/.]/g, "_")}_L${b.line}_${i}.ts`);
+    // `export {}` keeps each block a module (its names do not clash with other blocks').
+    writeFileSync(name, rewriteImports(b.code, dir) + "\nexport {};\n");
+    files.push(name);
+  });
+  const program = ts.createProgram(files, compilerOptions());
+  const diags: Diag[] = [];
+  files.forEach((f, i) => {
+    const sf = program.getSourceFile(f);
+    if (!sf) {
+      diags.push({ block: blocks[i]!, line: blocks[i]!.line, message: "not compiled" });
+      return;
+    }
+    for (const d of [...program.getSyntacticDiagnostics(sf), ...program.getSemanticDiagnostics(sf)]) {
+      const pos = d.start !== undefined ? sf.getLineAndCharacterOfPosition(d.start).line : 0;
+      diags.push({ block: blocks[i]!, line: blocks[i]!.line + pos, message: ts.flattenDiagnosticMessageText(d.messageText, "\n") });
+    }
+  });
+  return { diags, files };
+}
+
+/** Runs one generated file under the current runtime; returns exit status and output. */
+export function runFile(file: string, timeoutMs: number): { status: number | null; output: string } {
+  const argv = isDeno ? ["run", "-A", "--quiet", file] : ["--import", "tsx", file];
+  const r = spawnSync(process.execPath, argv, { cwd: root, timeout: timeoutMs, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+  return { status: r.status, output: `${r.stdout ?? ""}${r.stderr ?? ""}${r.error ? String(r.error) : ""}` };
+}
+
+const format = (d: Diag): string => `${d.block.file}:${d.line}: ${d.message}`;
+const workDir = join(root, "test", "docs", ".generated", `${isDeno ? "deno" : "node"}-${process.pid}`);
+const allBlocks = docFiles().flatMap((f) => extractBlocks(f, readFileSync(join(root, f), "utf8")));
+const tsBlocks = allBlocks.filter((b) => b.lang === "ts" || b.lang === "typescript");
+
+test("docs: the checker itself fails on a broken example and on a failing run", () => {
+  const dir = join(workDir, "selftest");
+  const good: Block = { file: "SELFTEST.md", line: 10, lang: "ts", run: true, code: 'import { Endpoint, SeededRandomSource } from "mptcp";\nconst e: Endpoint = new Endpoint({ addresses: [{ address: new Uint8Array([198, 18, 0, 1]) }], random: new SeededRandomSource(1) });\nconsole.log(e.addresses.length);' };
+  const bad: Block = { file: "SELFTEST.md", line: 20, lang: "ts", run: false, code: 'import { Endpoint } from "mptcp";\n\nconst n: number = new Endpoint({ addresses: [] }).noSuchMethod();' };
+  const missing: Block = { file: "SELFTEST.md", line: 30, lang: "ts", run: false, code: 'import { x } from "mptcp/no-such-entry";\nconsole.log(x);' };
+  const { diags, files } = typecheck([good, bad, missing], dir);
+  assert.deepEqual(diags.filter((d) => d.block === good).map(format), []);
+  assert.ok(diags.some((d) => d.block === bad && d.line === 22), `expected an error on SELFTEST.md:22, got ${diags.map(format).join("; ")}`);
+  assert.ok(diags.some((d) => d.block === missing && d.line === 30), "an unknown package entry point must not compile");
+  assert.equal(runFile(files[0]!, 60_000).status, 0);
+  const failing = join(dir, "fails.ts");
+  writeFileSync(failing, 'import assert from "node:assert/strict";\nassert.equal(1 + 1, 3);\n');
+  assert.notEqual(runFile(failing, 60_000).status, 0);
+});
+
+test("docs: every ```ts block in README.md and docs/*.md type-checks", () => {
+  assert.ok(tsBlocks.length > 0, "no ts blocks found");
+  const { diags } = typecheck(tsBlocks, join(workDir, "blocks"));
+  assert.deepEqual(diags.map(format), [], `documented examples that do not compile:\n${diags.map(format).join("\n")}`);
+});
+
+test("docs: every ```ts run block runs and exits 0", () => {
+  const runs = tsBlocks.filter((b) => b.run);
+  assert.ok(runs.length > 0, "no runnable blocks found");
+  const { files } = typecheck(runs, join(workDir, "runs"));
+  const failures: string[] = [];
+  runs.forEach((b, i) => {
+    const r = runFile(files[i]!, 60_000);
+    if (r.status !== 0) failures.push(`${b.file}:${b.line}: exit ${r.status}\n${r.output.slice(-2000)}`);
+  });
+  assert.deepEqual(failures, []);
+});
+
+/** Backticked tokens that look like repository paths (a top-level folder, then more). */
+const PATH_RE = /`((?:core|adapters|assembly|bench|bin|docs|examples|scripts|test)\/[\w./*-]*)`/g;
+const LINK_RE = /\]\(((?!https?:|mailto:|#)[^)\s]+)\)/g;
+
+/** Repository paths in backticks and relative links of one markdown file that do not exist. */
+export function missingPaths(file: string, text: string): string[] {
+  const missing: string[] = [];
+  // Paths inside code blocks are commands and examples (checked above or by hand): prose only.
+  const prose = text.replace(/^(```|~~~)[\s\S]*?^\1\s*$/gm, "");
+  for (const m of prose.matchAll(PATH_RE)) {
+    const p = m[1]!.replace(/[.,:;]+$/, "");
+    const check = p.includes("*") ? p.slice(0, p.indexOf("*")).replace(/[^/]*$/, "") : p;
+    if (!existsSync(join(root, check))) missing.push(`${file}: ${p}`);
+  }
+  for (const m of prose.matchAll(LINK_RE)) {
+    const target = m[1]!.split("#")[0]!;
+    if (target && !existsSync(join(root, dirname(file), target))) missing.push(`${file}: link ${m[1]}`);
+  }
+  return missing;
+}
+
+test("docs: every repository path and relative link in the docs exists", () => {
+  assert.deepEqual(missingPaths("SELFTEST.md", "see `core/mptcp/endpoint.ts` and [x](docs/nope.md), `core/nope.ts`"), ["SELFTEST.md: core/nope.ts", "SELFTEST.md: link docs/nope.md"]);
+  assert.deepEqual(docFiles().flatMap((f) => missingPaths(f, readFileSync(join(root, f), "utf8"))), []);
+});
+
+/** Sources that define the CLI's flags. */
+function cliSources(): string {
+  let text = readFileSync(join(root, "bin", "mptcp.mjs"), "utf8");
+  const walk = (d: string): void => {
+    for (const e of readdirSync(join(root, d))) {
+      const p = join(d, e);
+      if (statSync(join(root, p)).isDirectory()) walk(p);
+      else if (p.endsWith(".ts") && !p.endsWith(".test.ts")) text += readFileSync(join(root, p), "utf8");
+    }
+  };
+  for (const d of ["adapters/cli", "adapters/sim", "adapters/script"]) if (existsSync(join(root, d))) walk(d);
+  return text;
+}
+
+/** `mptcp <command> --flag` uses in shell blocks whose flag the CLI sources do not contain. */
+export function unknownFlags(blocks: Block[], src: string): { commands: number; unknown: string[] } {
+  const unknown: string[] = [];
+  let commands = 0;
+  for (const b of blocks.filter((x) => x.lang === "sh" || x.lang === "bash" || x.lang === "shell")) {
+    // Join continuation lines, then look at each command that runs the mptcp CLI.
+    const text = b.code.replace(/\\\n\s*/g, " ");
+    for (const line of text.split("\n")) {
+      const m = /(?:^|\s)(?:mptcp|bin\/mptcp\.mjs)\s+(server|client|sim|script|proxy)\b(.*)$/.exec(line.replace(/#.*$/, ""));
+      if (!m) continue;
+      commands++;
+      for (const f of m[2]!.matchAll(/(?:^|\s)(--[a-z][\w-]*)/g)) {
+        const flag = f[1]!;
+        if (!src.includes(`"${flag}"`) && !src.includes(`'${flag}'`) && !src.includes(`${flag} `) && !src.includes(`${flag}=`)) unknown.push(`${b.file}:${b.line}: mptcp ${m[1]} ${flag}`);
+      }
+    }
+  }
+  return { commands, unknown };
+}
+
+test("docs: every --flag of an `mptcp <command>` line in a ```sh block is known to the CLI", () => {
+  const src = cliSources();
+  const probe = extractBlocks("SELFTEST.md", "```sh\nnode bin/mptcp.mjs client --udp 127.0.0.1 \\\n  --no-such-flag 3 --json\n```\n");
+  assert.deepEqual(unknownFlags(probe, src).unknown, ["SELFTEST.md:2: mptcp client --no-such-flag"]);
+  const r = unknownFlags(allBlocks, src);
+  assert.ok(r.commands > 0, "no mptcp command lines found");
+  assert.deepEqual(r.unknown, []);
+});
+
+test("docs: clean up generated files", () => {
+  rmSync(workDir, { recursive: true, force: true });
+});
