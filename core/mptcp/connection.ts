@@ -170,8 +170,6 @@ export class MptcpConnection implements SubflowOwner {
   establishedEmitted = false;
   /** The next data segment carries the infinite mapping. */
   infPending = false;
-  /** Fallback or plain TCP: the subflow's FIN waits until every byte was handed to it. */
-  fallbackFinPending = false;
   /** Relative SSN where our infinite mapping starts (-1: not sent yet). */
   infStartSsn = -1;
   /** After a rewind for MP_FAIL, subflow ACKs of earlier bytes say nothing at the data level. */
@@ -852,7 +850,6 @@ export class MptcpConnection implements SubflowOwner {
         }
       }
     }
-    if (this.fallbackFinPending) shutdownFallbackSubflows(this);
     if (this.isMptcp && this.st !== "CLOSED") {
       if (this.pmPending && this.establishedEmitted) {
         this.pmPending = false;

@@ -40,18 +40,11 @@ export function doFallback(conn: MptcpConnection, reason: FallbackReason): void 
 }
 
 /**
- * As TCP (fallback or plain mode), the data level's FIN is the subflow's FIN: it may only be
- * queued once every byte was handed to the subflow (a subflow driven by pullData sends its
- * FIN as soon as a pull brings nothing, and a pull brings nothing while the peer's window is
- * closed). Called again after every input until then.
+ * As TCP (fallback or plain mode), the data level's FIN is the subflow's FIN: the subflow sends
+ * it once a pull of data comes back empty (core/tcp: FIN only after shutdown() and an empty pull).
  */
 export function shutdownFallbackSubflows(conn: MptcpConnection): void {
   if (!conn.finQueued || conn.isMptcp) return;
-  if (conn.sndNxt < conn.sndEnd) {
-    conn.fallbackFinPending = true;
-    return;
-  }
-  conn.fallbackFinPending = false;
   for (const s of conn.subflows) if (s.tcp.state === "ESTABLISHED" || s.tcp.state === "CLOSE_WAIT" || s.tcp.state === "SYN_RECEIVED") s.tcp.shutdown();
 }
 

@@ -1524,17 +1524,22 @@ export class TcpConnection {
     const mss = this.sndMss;
     let payload: Uint8Array | undefined;
     let meta: unknown;
+    // Driven by pullData: the FIN goes only once the upper layer has finished (shutdown()) AND a
+    // pull actually came back empty. A pull that did not happen (window closed, send queue
+    // full, sender SWS) says nothing about what the upper layer still holds.
+    let pulledNothing = false;
     if (this.upper?.pullData) {
       const want = Math.min(mss, usable, this.sendQ.free);
       if (want <= 0) this.armPersist(now);
-      if (want > 0 && (want >= mss || want >= this.maxSndWnd / 2 || this.forceSend)) {
+      // After shutdown() the tail goes into a small window too (as size === avail below).
+      if (want > 0 && (want >= mss || want >= this.maxSndWnd / 2 || this.forceSend || this.finQueued)) {
         const got = this.upper.pullData(want);
         if (got && got.data.length > 0) {
           const d = got.data.length > want ? got.data.subarray(0, want) : got.data;
           this.sendQ.push(d);
           payload = this.sendQ.slice(this.sentBytes, d.length);
           meta = got.meta;
-        }
+        } else pulledNothing = true;
       }
     } else {
       const avail = this.sendQ.length - this.sentBytes;
@@ -1552,7 +1557,7 @@ export class TcpConnection {
       }
     }
     this.forceSend = false;
-    const finNow = this.finQueued && !this.finSent && (this.upper?.pullData ? payload === undefined : this.sentBytes + (payload?.length ?? 0) === this.sendQ.length);
+    const finNow = this.finQueued && !this.finSent && (this.upper?.pullData ? pulledNothing : this.sentBytes + (payload?.length ?? 0) === this.sendQ.length);
     if (!payload && !finNow) return undefined;
     if (!payload && finNow && this.inFlight() >= cwnd && this.inFlight() > 0) return undefined;
     const len = payload?.length ?? 0;
