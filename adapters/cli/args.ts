@@ -11,6 +11,8 @@ export const USAGE = `usage:
   --tun DEV=ADDR   an existing TUN device (ip tuntap add dev DEV mode tun) and our address on it
   --udp ADDR:PORT  a UDP socket (TCP-in-UDP); the port is our TCP port on that path (client: 0 = any)
   --loss P         (testing) drop this fraction (0..1) of the packets we send, on every path
+  --gso            (TUN) segmentation offload: 64 KiB TCP segments written as GSO packets
+                   (virtio_net_hdr), cut to the device's MTU by the kernel only if it forwards them
   BYTES accept suffixes k, M, G (powers of 1024). IPv6 with ports: [2001:2::1]:5000.`;
 
 export class UsageError extends Error {
@@ -33,6 +35,8 @@ export interface CommonOptions {
   json: boolean;
   /** Fraction of our outgoing packets dropped (testing loss recovery against a real peer). */
   loss: number;
+  /** TUN: write segments of up to 64 KiB as GSO packets (TunOpenOptions.gso). */
+  gso: boolean;
 }
 
 export interface ServerOptions extends CommonOptions {
@@ -102,6 +106,7 @@ export function parseArgs(argv: string[]): ServerOptions | ClientOptions {
     timeoutS: undefined,
     json: false,
     loss: 0,
+    gso: false,
   };
   let port: number | undefined;
   let mode: ServerOptions["mode"] | undefined;
@@ -208,6 +213,9 @@ export function parseArgs(argv: string[]): ServerOptions | ClientOptions {
         common.loss = p;
         break;
       }
+      case "--gso":
+        common.gso = true;
+        break;
       default:
         throw new UsageError(`unknown option "${a}"`);
     }

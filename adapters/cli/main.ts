@@ -46,7 +46,10 @@ const defaultIo: RunIo = {
 
 export async function openPorts(o: CommonOptions): Promise<{ ports: PacketPort[]; close: () => Promise<void> }> {
   if (o.paths[0]!.kind === "tun") {
-    const g = await TunGroup.open(o.paths.map((p) => ({ device: p.kind === "tun" ? p.device : "", address: p.address })));
+    const g = await TunGroup.open(
+      o.paths.map((p) => ({ device: p.kind === "tun" ? p.device : "", address: p.address })),
+      { gso: o.gso },
+    );
     return { ports: g.ports, close: () => g.close() };
   }
   // TCP-in-UDP: a socket's port is the TCP port of the subflows on its path. Client paths

@@ -42,6 +42,13 @@ export const IFF_RUNNING = 0x40;
 export const TUNSETIFF = 0x400454ca;
 export const IFF_TUN = 0x0001;
 export const IFF_NO_PI = 0x1000;
+/** Every packet read or written is preceded by a struct virtio_net_hdr (GSO, checksum offload). */
+export const IFF_VNET_HDR = 0x4000;
+/** sizeof(struct virtio_net_hdr), the default TUNSETVNETHDRSZ. */
+export const VNET_HDR_SIZE = 10;
+export const VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
+export const VIRTIO_NET_HDR_GSO_TCPV4 = 1;
+export const VIRTIO_NET_HDR_GSO_TCPV6 = 4;
 export const IFNAMSIZ = 16;
 /** sizeof(struct ifreq) on 64-bit Linux. */
 export const IFREQ_SIZE = 40;

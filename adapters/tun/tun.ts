@@ -16,6 +16,7 @@ import type { IpAddress } from "../../core/wire/types.ts";
 import type { PacketPort } from "../driver.ts";
 import type { TunFfi } from "./ffi.ts";
 import { AF_INET, IFF_RUNNING, IFF_UP, SIOCGIFFLAGS, SIOCGIFMTU, SOCK_DGRAM } from "./ffi.ts";
+import { IFF_VNET_HDR, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, VIRTIO_NET_HDR_GSO_TCPV6, VNET_HDR_SIZE } from "./ffi.ts";
 import { ERRNO, IFF_NO_PI, IFF_TUN, IFNAMSIZ, IFREQ_SIZE, loadTunFfi, O_CLOEXEC, O_NONBLOCK, O_RDWR, POLLERR, POLLFD_SIZE, POLLHUP, POLLIN, POLLNVAL, TUNSETIFF } from "./ffi.ts";
 
 export type TunErrorCode = "NoTunDriver" | "NoDevice" | "Permission" | "Busy" | "NotTun" | "Other";
@@ -52,6 +53,15 @@ export interface TunOpenOptions {
    * device before that are dropped (a first SYN/ACK lost, a 1 s retransmission).
    */
   runningTimeoutMs?: number;
+  /**
+   * Segmentation offload, as a NIC's TSO (default false): the devices are opened with
+   * IFF_VNET_HDR and a TCP packet larger than the device's MTU (up to 64 KiB) is written as ONE
+   * GSO packet (virtio_net_hdr gso_type TCPV4/6, gso_size = what fits the MTU with the same
+   * headers, checksum marked partial). The kernel delivers it to a local socket whole (as GRO
+   * would) and segments it only if it forwards it, so the MTU on the wire stays the device's.
+   * The ports then report `mtu` 65535, and the stack builds 64 KiB segments.
+   */
+  gso?: boolean;
 }
 
 export interface TunPortStats {
@@ -98,7 +108,7 @@ function attachError(dev: string, errno: number): TunError {
 }
 
 /** Opens one TUN device (attach only; never creates one). */
-function attach(ffi: TunFfi, spec: TunSpec, clonePath: string): number {
+function attach(ffi: TunFfi, spec: TunSpec, clonePath: string, vnetHdr: boolean): number {
   const dev = spec.device;
   const nameBytes = new TextEncoder().encode(dev);
   if (nameBytes.length === 0 || nameBytes.length >= IFNAMSIZ || /[\s/:]/.test(dev)) {
@@ -115,7 +125,7 @@ function attach(ffi: TunFfi, spec: TunSpec, clonePath: string): number {
   if (fd < 0) throw openError(clonePath, -fd);
   const ifr = new Uint8Array(IFREQ_SIZE);
   ifr.set(nameBytes, 0);
-  const flags = IFF_TUN | IFF_NO_PI;
+  const flags = IFF_TUN | IFF_NO_PI | (vnetHdr ? IFF_VNET_HDR : 0);
   ifr[IFNAMSIZ] = flags & 0xff;
   ifr[IFNAMSIZ + 1] = flags >>> 8;
   const r = ffi.ioctlPtr(fd, TUNSETIFF, ifr);
@@ -175,8 +185,10 @@ export class TunPort implements PacketPort {
   readonly label: string;
   readonly address: IpAddress;
   readonly localPort = undefined;
-  /** The device's MTU when it was opened (the largest IP packet it carries), if known. */
-  mtu: number | undefined = undefined;
+  /** The device's MTU when it was opened (the largest packet on its wire), if known. */
+  deviceMtu: number | undefined = undefined;
+  /** Writes carry a virtio_net_hdr (TunOpenOptions.gso). */
+  gso = false;
   deliverFn: ((packet: Uint8Array) => void) | undefined;
   closed = false;
   fdClosed = false;
@@ -193,6 +205,11 @@ export class TunPort implements PacketPort {
     this.label = `tun ${device} (${formatIp(address)})`;
   }
 
+  /** The largest IP packet send() takes: 65535 with GSO, else the device's MTU (if known). */
+  get mtu(): number | undefined {
+    return this.gso ? 65535 : this.deviceMtu;
+  }
+
   stats(): TunPortStats {
     return { ...this.s };
   }
@@ -204,7 +221,7 @@ export class TunPort implements PacketPort {
 
   send(packet: Uint8Array): boolean {
     if (this.closed) return false;
-    const r = this.group.ffi.write(this.fd, packet);
+    const r = this.group.ffi.write(this.fd, this.gso ? this.withVnetHdr(packet) : packet);
     if (r < 0) {
       this.s.writeErrors++;
       this.lastWriteErrno = -r;
@@ -218,6 +235,93 @@ export class TunPort implements PacketPort {
   close(): Promise<void> {
     return this.group.closePort(this);
   }
+
+  private txBuf: Uint8Array | undefined;
+
+  /**
+   * The packet behind a struct virtio_net_hdr (little-endian on x86_64/aarch64). A TCP packet
+   * larger than the device's MTU becomes a GSO packet: gso_size = MTU - IP header - TCP header
+   * (with its options: every segment the kernel would cut carries the same ones, as with TSO),
+   * checksum partial at the TCP checksum (csum_start = IP header length, offset 16).
+   */
+  private withVnetHdr(packet: Uint8Array): Uint8Array {
+    const n = packet.length + VNET_HDR_SIZE;
+    if (!this.txBuf || this.txBuf.length < n) this.txBuf = new Uint8Array(65535 + VNET_HDR_SIZE);
+    const b = this.txBuf;
+    b.fill(0, 0, VNET_HDR_SIZE);
+    b.set(packet, VNET_HDR_SIZE);
+    const mtu = this.deviceMtu ?? 1500;
+    if (packet.length > mtu) {
+      const v = packet[0]! >> 4;
+      const ipHl = v === 4 ? (packet[0]! & 0xf) * 4 : 40;
+      const proto = v === 4 ? packet[9] : packet[6];
+      if (proto === 6 && packet.length >= ipHl + 20) {
+        const hdrLen = ipHl + (packet[ipHl + 12]! >> 4) * 4;
+        const gsoSize = mtu - hdrLen;
+        if (gsoSize > 0) {
+          b[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+          b[1] = v === 4 ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_TCPV6;
+          b[2] = hdrLen & 0xff;
+          b[3] = hdrLen >> 8;
+          b[4] = gsoSize & 0xff;
+          b[5] = gsoSize >> 8;
+          b[6] = ipHl & 0xff;
+          b[7] = ipHl >> 8;
+          b[8] = 16; // offsetof(struct tcphdr, check)
+        }
+      }
+    }
+    return b.subarray(0, n);
+  }
+}
+
+/**
+ * With segmentation offload (TunOpenOptions.gso) the stack's "segment" is what the device cuts
+ * into wire segments, as a TSO NIC does; the peer's MSS then bounds those wire segments (our
+ * gso_size: the device MTU minus the headers), not what the stack hands the port. So the MSS
+ * option of a SYN or SYN/ACK coming in is raised to the largest IPv4/IPv6 segment before the
+ * stack sees it (the TCP checksum adjusted as RFC 1624), and the stack builds segments of up to
+ * 64 KiB. Exported for tests.
+ */
+export function raiseSynMss(pkt: Uint8Array): void {
+  const v = pkt[0]! >> 4;
+  let ip: number;
+  if (v === 4) {
+    if (pkt[9] !== 6 || ((pkt[6]! << 8) | pkt[7]!) & 0x3fff) return; // not TCP, or a fragment
+    ip = (pkt[0]! & 0xf) * 4;
+  } else if (v === 6) {
+    if (pkt[6] !== 6) return;
+    ip = 40;
+  } else return;
+  if (pkt.length < ip + 20 || !(pkt[ip + 13]! & 0x02)) return; // not a SYN
+  const end = Math.min(pkt.length, ip + (pkt[ip + 12]! >> 4) * 4);
+  const want = v === 4 ? 65495 : 65475;
+  for (let o = ip + 20; o < end; ) {
+    const kind = pkt[o]!;
+    if (kind === 0) return;
+    if (kind === 1) {
+      o++;
+      continue;
+    }
+    const len = pkt[o + 1] ?? 0;
+    if (len < 2 || o + len > end) return;
+    if (kind === 2 && len === 4) {
+      const old = (pkt[o + 2]! << 8) | pkt[o + 3]!;
+      if (old >= want) return;
+      // RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m')
+      const ck = ip + 16;
+      let sum = (~((pkt[ck]! << 8) | pkt[ck + 1]!) & 0xffff) + (~old & 0xffff) + want;
+      sum = (sum & 0xffff) + (sum >>> 16);
+      sum = (sum & 0xffff) + (sum >>> 16);
+      const hc = ~sum & 0xffff;
+      pkt[ck] = hc >> 8;
+      pkt[ck + 1] = hc & 0xff;
+      pkt[o + 2] = want >> 8;
+      pkt[o + 3] = want & 0xff;
+      return;
+    }
+    o += len;
+  }
 }
 
 /** Devices opened together, sharing one poll(2) waiter. */
@@ -229,6 +333,8 @@ export class TunGroup {
   private stopping = false;
   private readonly buf: Uint8Array;
   private readonly batch: number;
+  /** Bytes of virtio_net_hdr before every packet read (0 without GSO). */
+  private readonly rxSkip: number;
   /** poll(2) wake-ups (for the idle-CPU check: it must stay flat while nothing arrives). */
   wakeups = 0;
 
@@ -236,7 +342,8 @@ export class TunGroup {
     readonly ffi: TunFfi,
     opts: TunOpenOptions,
   ) {
-    this.buf = new Uint8Array(opts.mtu ?? 65535);
+    this.rxSkip = opts.gso ? VNET_HDR_SIZE : 0;
+    this.buf = new Uint8Array((opts.mtu ?? 65535) + this.rxSkip);
     this.batch = opts.batch ?? 256;
   }
 
@@ -249,9 +356,10 @@ export class TunGroup {
       for (const spec of specs) {
         const address = typeof spec.address === "string" ? parseIpText(spec.address) : spec.address;
         if (!address) throw new TunError(`--tun ${spec.device}: "${String(spec.address)}" is not an IP address`, "Other");
-        const fd = attach(ffi, spec, clonePath);
+        const fd = attach(ffi, spec, clonePath, opts.gso === true);
         const port = new TunPort(g, spec.device, fd, address);
-        port.mtu = ifMtu(ffi, spec.device);
+        port.deviceMtu = ifMtu(ffi, spec.device);
+        port.gso = opts.gso === true;
         g.ports.push(port);
       }
       [g.wakeR, g.wakeW] = ffi.pipe();
@@ -314,11 +422,14 @@ export class TunGroup {
         if (-r !== ERRNO.EAGAIN && -r !== ERRNO.EINTR) p.s.readErrors++;
         return;
       }
-      if (r === 0) return;
+      if (r <= this.rxSkip) return;
       p.s.packetsIn++;
-      p.s.bytesIn += r;
-      // The driver and the host keep packets, so each gets its own copy.
-      p.deliverFn?.(this.buf.slice(0, r));
+      p.s.bytesIn += r - this.rxSkip;
+      // The driver and the host keep packets, so each gets its own copy. No offloads are
+      // enabled (TUNSETOFFLOAD), so the kernel sends whole packets with an all-zero header.
+      const pkt = this.buf.slice(this.rxSkip, r);
+      if (this.rxSkip > 0) raiseSynMss(pkt);
+      p.deliverFn?.(pkt);
     }
   }
 
