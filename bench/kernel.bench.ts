@@ -15,6 +15,8 @@
 //   ours TUN MTU 1500 / 65535         `mptcp client --tun tun0=.. --tun tun1=.. --send N` (the
 //                                     CLI: adapters/driver + TUN + core) in a namespace with two
 //                                     TUN devices, to kernel_peer.py sink; the MSS follows the MTU
+//   ours TUN MTU 1500 --gso           the same with segmentation offload: 64 KiB segments written
+//                                     as GSO packets (as the kernel's TSO over veth does)
 //   ours in memory MSS 1448 / 64 KiB  test/mptcp/helpers.ts scenario + transfer (the router
 //                                     topology of bench/mptcp.bench.ts: IP/TCP/DSS encode,
 //                                     checksums, parse and a byte check, both hosts on one thread)
@@ -222,7 +224,7 @@ async function kernelVeth(mtu: number, tag: string): Promise<number[]> {
 }
 
 /** (b) our client (the CLI under Node, or Deno) -> kernel sink over two TUN devices. */
-async function oursTun(mtu: number, tag: string, runtime: "node" | "deno"): Promise<number[]> {
+async function oursTun(mtu: number, tag: string, runtime: "node" | "deno", extra: string[] = []): Promise<number[]> {
   const n = netnsAdd(tag);
   for (const i of [0, 1]) {
     sh(["ip", "-n", n, "tuntap", "add", "dev", `tun${i}`, "mode", "tun"]);
@@ -235,7 +237,7 @@ async function oursTun(mtu: number, tag: string, runtime: "node" | "deno"): Prom
   const rt = runtime === "node" ? [process.execPath] : [join(root, "node_modules", ".bin", "deno"), "run", "-A"];
   try {
     for (let r = 0; r < RUNS; r++) {
-      const c = startChild(inNs(n, [...rt, BIN, "client", "--tun", "tun0=198.18.0.2", "--tun", "tun1=198.18.1.2", "--connect", "198.18.0.1:5000", "--send", String(BYTES), "--json", "--timeout", String(SEND_S + 10)]), SEND_S + 30);
+      const c = startChild(inNs(n, [...rt, BIN, "client", "--tun", "tun0=198.18.0.2", "--tun", "tun1=198.18.1.2", "--connect", "198.18.0.1:5000", "--send", String(BYTES), ...extra, "--json", "--timeout", String(SEND_S + 10)]), SEND_S + 30);
       const x = await c.done;
       if (x.code !== 0) throw new Error(`our client failed (${x.code}): ${x.stderr.slice(-1500)}`);
     }
@@ -311,10 +313,14 @@ export async function run(print: (line: string) => void = console.log): Promise<
       emit(line("kernel veth MTU 65535", k64, base));
       const runtimes: Array<"node" | "deno"> = process.env.KERNEL_BENCH_DENO === "1" ? ["node", "deno"] : ["node"];
       for (const rt of runtimes) {
-        for (const mtu of [1500, 65535]) {
-          const xs = await oursTun(mtu, `t${rt[0]}${mtu === 1500 ? "1" : "6"}`, rt);
+        for (const [mtu, gso] of [
+          [1500, false],
+          [1500, true],
+          [65535, false],
+        ] as const) {
+          const xs = await oursTun(mtu, `t${rt[0]}${mtu === 1500 ? "1" : "6"}${gso ? "g" : ""}`, rt, gso ? ["--gso"] : []);
           cleanup();
-          emit(line(`ours ${rt} TUN MTU ${mtu} -> kernel sink`, xs, base));
+          emit(line(`ours ${rt} TUN MTU ${mtu}${gso ? " --gso (64 KiB GSO packets)" : ""} -> kernel sink`, xs, base));
         }
       }
     } finally {
