@@ -1,10 +1,14 @@
 #!/usr/bin/env node
-// The `mptcp` command, runnable without a build step:
-//   node bin/mptcp.mjs ...          (Node >= 20.19: TypeScript sources through tsx's register API)
-//   deno run -A bin/mptcp.mjs ...   (Deno runs the TypeScript sources natively; add
-//                                    --unstable-net for Deno's fast native UDP)
-// From the repository, tsx (a devDependency) must be installed (npm install).
-import { readFileSync } from "node:fs";
+// The `mptcp` command.
+// From an installed package (`npx mptcp ...`, `deno run -A node_modules/mptcp/bin/mptcp.mjs ...`)
+// it runs the bundled dist/cli.js. From the repository it runs the TypeScript sources, with no
+// build step:
+//   node bin/mptcp.mjs ...          (Node >= 20.19: through tsx's register API; tsx is a
+//                                    devDependency, so `npm install` first)
+//   deno run -A bin/mptcp.mjs ...   (Deno runs the TypeScript sources natively)
+// Add --unstable-net under Deno for its fast native UDP. MPTCP_CLI=dist makes a repository
+// checkout run dist/cli.js too (after `npm run build`).
+import { existsSync, readFileSync } from "node:fs";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 const isDeno = typeof globalThis.Deno !== "undefined";
@@ -29,20 +33,31 @@ async function main() {
     console.log(USAGE);
     return cmd && cmd !== "--help" && cmd !== "-h" ? 2 : 0;
   }
-  if (!isDeno) {
-    const { register } = await import("tsx/esm/api");
-    register();
+  const cli = await loadCli();
+  if (cmd === "sim") return await (await cli.sim()).runSim(argv.slice(1));
+  if (cmd === "script") return (await cli.script()).runScript(argv.slice(1));
+  return await (await cli.main()).run(argv);
+}
+
+/** The CLI modules: the TypeScript sources in a repository checkout, else the bundle. */
+async function loadCli() {
+  const env = isDeno ? globalThis.Deno.env.get("MPTCP_CLI") : process.env.MPTCP_CLI;
+  const sources = env !== "dist" && existsSync(new URL("../adapters/cli/main.ts", import.meta.url));
+  if (sources) {
+    if (!isDeno) {
+      const { register } = await import("tsx/esm/api");
+      register();
+    }
+    return {
+      main: () => import("../adapters/cli/main.ts"),
+      sim: () => import("../adapters/cli/sim.ts"),
+      script: () => import("../adapters/cli/script.ts"),
+    };
   }
-  if (cmd === "sim") {
-    const { runSim } = await import("../adapters/cli/sim.ts");
-    return await runSim(argv.slice(1));
-  }
-  if (cmd === "script") {
-    const { runScript } = await import("../adapters/cli/script.ts");
-    return runScript(argv.slice(1));
-  }
-  const { run } = await import("../adapters/cli/main.ts");
-  return await run(argv);
+  const dist = new URL("../dist/cli.js", import.meta.url);
+  if (!existsSync(dist)) throw new Error(`mptcp: ${dist.pathname} is missing (in a repository checkout: npm run build)`);
+  const bundle = () => import(dist.href);
+  return { main: bundle, sim: bundle, script: bundle };
 }
 
 const code = await main();
