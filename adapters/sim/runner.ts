@@ -27,7 +27,7 @@ import type { SchedulerName } from "../../core/scheduler/index.ts";
 import { defaultQueueBytes, formatRate } from "./spec.ts";
 import type { EventSpec, PathParams, PathSpec } from "./spec.ts";
 
-export const SERVER_ADDRESS = new Uint8Array([198, 18, 100, 1]);
+export const SERVER_ADDRESS: Uint8Array = new Uint8Array([198, 18, 100, 1]);
 export const SERVER_PORT = 5001;
 /** Client address of path i: 198.18.(i+1).1 (the benchmarking range, RFC 2544). */
 export function pathAddress(i: number): Uint8Array {
