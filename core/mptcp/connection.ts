@@ -30,7 +30,7 @@ import { keyMaterial } from "../crypto/keys.ts";
 import { randomU32 } from "../crypto/random.ts";
 import type { RandomSource } from "../crypto/random.ts";
 import { InvalidArgumentError, InvalidStateError } from "../errors.ts";
-import { createSendBuffer } from "../kernels/factory.ts";
+import { createReceiveBuffer, createSendBuffer } from "../kernels/factory.ts";
 import type { ReceiveBuffer, SendBuffer } from "../kernels/types.ts";
 import { TcpConnection } from "../tcp/connection.ts";
 import type { TcpOutgoingInfo, TcpState, TcpVerdict } from "../tcp/types.ts";
@@ -895,6 +895,7 @@ export class MptcpConnection implements SubflowOwner {
     sf.closedReason = r;
     this.ctx.unregister(this, sf);
     sf.tcp.congestion?.release?.();
+    sf.rxMap.dispose(); // no byte can arrive on it any more: its WASM table goes now
     this.push(sf.peerRst ? { type: "subflowClosed", subflow: sf.id, reason: r, peerResetReason: sf.peerRst.reason, transient: sf.peerRst.transient } : { type: "subflowClosed", subflow: sf.id, reason: r });
     if (this.isMptcp && this.st !== "CLOSED") reinjectFrom(this, sf);
     if (sf.stale) sf.stale = false;
@@ -927,12 +928,33 @@ export class MptcpConnection implements SubflowOwner {
     this.c[name]++;
   }
 
-  /** @internal Frees kernel buffers (the Endpoint forgets the connection). */
+  /**
+   * @internal Frees the kernel buffers (the Endpoint forgets a CLOSED connection): the WASM
+   * memory of the data-level buffers and of every subflow (DSS map, TCP receive ring). Unread
+   * bytes stay readable. Idempotent.
+   */
   dispose(): void {
     for (const sf of this.subflows) sf.dispose();
     this.sendBuf.dispose();
-    this.recvBuf?.dispose();
+    const rb = this.recvBuf;
+    if (rb && !this.recvDisposed) {
+      // Bytes not read yet stay readable (read(), readable) from a TS twin holding only them:
+      // the kernel's memory (WASM, outside the JS heap) is returned now.
+      this.recvDisposed = true;
+      const n = rb.readable;
+      this.recvBuf = undefined;
+      if (n > 0) {
+        const at = rb.readSeq64;
+        const left = new Uint8Array(n);
+        rb.read(left, 0, n);
+        const ts = createReceiveBuffer({ width: 64, initialSeq: at, capacity: n, maxHoles: 1 }, "ts");
+        ts.write64(Number(at >> 32n), Number(at & 0xffffffffn), left, 0, n);
+        this.recvBuf = ts;
+      }
+      rb.dispose();
+    }
   }
+  private recvDisposed = false;
 }
 
 function fmt(a: IpAddress): string {

@@ -366,11 +366,9 @@ export class Endpoint {
         if (this.byToken.get(c.localToken) === c) this.byToken.delete(c.localToken);
         for (const sf of c.subflows) this.ctx.unregister(c, sf);
         this.pendingAccept.delete(c);
-        // WASM kernels hold memory outside the JS heap: free it. Subflow TCP connections use the
-        // WASM receive kernel whatever config.kernels says, so their rings are freed here too;
-        // with the TS twins the data-level buffers stay readable for a caller holding `c`.
-        if (c.config.kernels !== "ts") c.dispose();
-        else for (const sf of c.subflows) sf.tcp?.dispose();
+        // WASM kernels hold memory outside the JS heap: free it (data-level buffers, DSS maps,
+        // the subflows' TCP receive rings). Unread bytes stay readable for a caller holding `c`.
+        c.dispose();
         return false;
       }
       return true;

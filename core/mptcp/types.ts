@@ -152,7 +152,10 @@ export interface MptcpConfig {
   /** RTOs without progress after which a subflow counts as stale (Linux: 4 retransmissions). */
   staleRetrans: number;
   pathManager: PathManagerConfig;
-  /** Kernel implementation for the data-level buffers. */
+  /**
+   * Kernels of the data-level buffers and the subflows' DSS maps: "wasm" (default, the WASM
+   * data plane, freed when the Endpoint forgets the connection) or "ts" (the pure-TS twins).
+   */
   kernels: KernelImpl;
   /** Per-subflow TCP configuration. */
   tcp: Partial<TcpConfig>;
@@ -188,7 +191,7 @@ export const DEFAULT_MPTCP_CONFIG: Readonly<MptcpConfig> = Object.freeze({
   closeTimeoutUs: 60_000_000,
   staleRetrans: 4,
   pathManager: Object.freeze({ subflows: 2, addAddrAccepted: 0, addAddrTimeoutUs: 120_000_000, addAddrRetries: 3 }),
-  kernels: "ts",
+  kernels: "wasm",
   tcp: Object.freeze({}),
   scheduler: "default",
 }) as Readonly<MptcpConfig>;
