@@ -74,7 +74,7 @@ function addresses(list: string[] | undefined, what: string): IpAddress[] {
 }
 
 class StreamStack implements ConnectionHost {
-  readonly conns = new Set<StreamConnection>();
+  readonly conns: Set<StreamConnection> = new Set<StreamConnection>();
   /** The owner (connection or listener) is done: stop once no connection is left. */
   private released = false;
   private stopping: Promise<void> | undefined;
@@ -150,9 +150,13 @@ class StreamStack implements ConnectionHost {
     this.stopping = this.stop();
   }
 
-  /** Lets the last segments (ACKs, FINs, RSTs) leave, then closes the ports. */
+  /**
+   * Lets the last segments (ACKs, FINs, RSTs) leave, then closes the ports: a socket closed
+   * right after send() may drop the datagram, and the core may still retransmit a FIN.
+   */
   private async stop(): Promise<void> {
     const until = Date.now() + LINGER_MS;
+    await new Promise((r) => setTimeout(r, 30));
     while (this.mptcp.endpoint.connections.length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
     await this.driver.stop();
     await this.transport.release();
