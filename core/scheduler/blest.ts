@@ -6,37 +6,94 @@
 // and x_s is skipped (the scheduler waits for x_f) when
 //   X * lambda > W - MSS_s * (inflight_s + 1),
 // W the connection-level send window (the peer's window; mptcp_blest.c uses snd_wnd).
-// lambda is a fixed scaling factor here (the paper adapts it between 1 and more on observed
-// head-of-line blocking; 1.0 is its starting value).
+//
+// lambda corrects the estimate and adapts (the paper; mptcp_blest.c of the multipath-tcp.org
+// kernel): at most once per smoothed RTT of the fast subflow, it goes up by a step (0.04) if the
+// fast subflow was blocked by the connection-level window since the last update (it had
+// congestion window and data to send, but the peer's window was full: head-of-line blocking the
+// slow subflow's data caused), and down by a smaller step (0.01) otherwise, within [1.0, 1.3],
+// starting at 1.2 (mptcp_blest.c: lambda 12, min_lambda 10, max_lambda 13, dyn_lambda_bad 40,
+// dyn_lambda_good 10, in tenths and thousandths). mptcp_blest.c takes a meta-level retransmission
+// as its signal of blocking; here the scheduler sees the blocking itself, when the fast subflow
+// asks for data with the window full. Without a clock in the connection view (hand-made views),
+// every observation of the fast subflow is one step.
 import type { SchedConnection, SchedSubflow, Scheduler } from "./index.ts";
-import { cwndRoom, fastestOfRank, mssOf, rankAllows, schedRank } from "./common.ts";
+import { fastestOfRank, mssOf, orderByRankRtt, rankAllows, slowerSubflowCase } from "./common.ts";
+
+export interface BlestOptions {
+  /** Starting lambda (1.2). */
+  lambda?: number;
+  /** Bounds of lambda (1.0, 1.3). */
+  minLambda?: number;
+  maxLambda?: number;
+  /** Step up after an RTT with window blocking (0.04), step down after one without (0.01). */
+  stepUp?: number;
+  stepDown?: number;
+}
 
 export class BlestScheduler implements Scheduler {
   readonly name: string = "blest";
   /** Times a slower subflow was held back (for tests and stats). */
   skipped = 0;
+  /** The current scaling factor of the fast subflow's estimate. */
+  lambda: number;
+  readonly minLambda: number;
+  readonly maxLambda: number;
+  readonly stepUp: number;
+  readonly stepDown: number;
+  /** The fast subflow found the connection-level window full since the last update. */
+  private blocked = false;
+  private lastUpdateUs = -Infinity;
 
-  constructor(readonly lambda: number = 1.0) {}
+  constructor(opts: BlestOptions = {}) {
+    this.minLambda = opts.minLambda ?? 1.0;
+    this.maxLambda = opts.maxLambda ?? 1.3;
+    this.stepUp = opts.stepUp ?? 0.04;
+    this.stepDown = opts.stepDown ?? 0.01;
+    this.lambda = Math.min(this.maxLambda, Math.max(this.minLambda, opts.lambda ?? 1.2));
+  }
 
   order<T extends SchedSubflow>(subflows: readonly T[]): readonly T[] {
-    if (subflows.length <= 1) return subflows;
-    return subflows.slice().sort((a, b) => schedRank(a) - schedRank(b) || a.tcp.srttUs - b.tcp.srttUs);
+    return orderByRankRtt(subflows);
   }
 
   allowed<T extends SchedSubflow>(sf: T, all: readonly T[], conn?: SchedConnection): boolean {
-    if (!rankAllows(sf, all)) return false;
-    if (conn === undefined) return true;
-    const fast = fastestOfRank(sf, all);
-    if (fast === sf || !(fast.tcp.srttUs > 0) || !(sf.tcp.srttUs > fast.tcp.srttUs)) return true;
-    const mssF = mssOf(fast);
-    // The fastest subflow can take it now: wait for it (it is polled first).
-    if (cwndRoom(fast) >= mssF) return false;
-    if (blestBlocks(fast, sf, conn.sendWindow ?? conn.sendWindowFree, this.lambda)) {
+    if (conn !== undefined && all.length > 1 && rankAllows(sf, all)) this.observe(sf, all, conn);
+    const c = slowerSubflowCase(sf, all, conn);
+    if (typeof c === "boolean") return c;
+    if (blestBlocks(c, sf, conn!.sendWindow ?? conn!.sendWindowFree, this.lambda)) {
       this.skipped++;
       return false;
     }
     return true;
   }
+
+  /** Notes window blocking of the fast subflow, and moves lambda at most once per fast-subflow RTT. */
+  private observe<T extends SchedSubflow>(sf: T, all: readonly T[], conn: SchedConnection): void {
+    const fast = fastestOfRank(sf, all);
+    if (sf === fast && conn.unsentBytes > 0 && conn.sendWindowFree < mssOf(sf)) this.blocked = true;
+    const now = conn.nowUs;
+    if (now !== undefined) {
+      const rtt = fast.tcp.srttUs;
+      if (!(rtt > 0) || now - this.lastUpdateUs < rtt) return;
+      this.lastUpdateUs = now;
+    } else if (sf !== fast) {
+      return; // no clock: one step per look at the fast subflow
+    }
+    this.lambda = adaptLambda(this.lambda, this.blocked, this);
+    this.blocked = false;
+  }
+}
+
+/** One BLEST lambda update: up by stepUp after blocking, down by stepDown otherwise, kept within [minLambda, maxLambda]. */
+export function adaptLambda(
+  lambda: number,
+  blocked: boolean,
+  o: { minLambda: number; maxLambda: number; stepUp: number; stepDown: number },
+): number {
+  const next = blocked ? lambda + o.stepUp : lambda - o.stepDown;
+  // Rounded to thousandths as mptcp_blest.c's lambda_1000 (no drift from repeated float steps).
+  return Math.min(o.maxLambda, Math.max(o.minLambda, Math.round(next * 1000) / 1000));
 }
 
 /** BLEST's test: would sending on `slow` now risk blocking the window while `fast` could send? */

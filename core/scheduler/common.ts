@@ -1,6 +1,8 @@
 // Shared pieces of the packet schedulers: the backup / stale ranking every scheduler respects,
-// and the fastest-subflow lookup of BLEST and ECF.
-import type { SchedSubflow } from "./index.ts";
+// the (rank, RTT) polling order, the fastest-subflow preamble of BLEST and ECF, and the queue
+// and pacing-rate readings of the default (linger-time) scheduler.
+import { PACING_CA_RATIO } from "../congestion/pacing.ts";
+import type { SchedConnection, SchedSubflow } from "./index.ts";
 
 /** 0 active regular, 1 backup, 2 stale (RTOs without progress), 3 not usable. */
 export function schedRank(s: SchedSubflow): number {
@@ -27,6 +29,12 @@ export function rankAllows(sf: SchedSubflow, all: readonly SchedSubflow[]): bool
   return r <= bestRank(all);
 }
 
+/** A copy of the subflows sorted by rank, then lowest smoothed RTT (the polling order of most schedulers). */
+export function orderByRankRtt<T extends SchedSubflow>(subflows: readonly T[]): readonly T[] {
+  if (subflows.length <= 1) return subflows;
+  return subflows.slice().sort((a, b) => schedRank(a) - schedRank(b) || a.tcp.srttUs - b.tcp.srttUs);
+}
+
 /** The lowest-RTT subflow among those of `sf`'s rank (the one a faster choice would be). */
 export function fastestOfRank<T extends SchedSubflow>(sf: T, all: readonly T[]): T {
   const r = schedRank(sf);
@@ -36,6 +44,26 @@ export function fastestOfRank<T extends SchedSubflow>(sf: T, all: readonly T[]):
     if (s.tcp.srttUs > 0 && (best.tcp.srttUs <= 0 || s.tcp.srttUs < best.tcp.srttUs)) best = s;
   }
   return best;
+}
+
+/**
+ * The common start of the slow-subflow tests (BLEST, ECF): `true` / `false` when the answer
+ * does not depend on the scheduler's own estimate, otherwise the fastest subflow of `sf`'s rank
+ * (measured, faster than `sf`, and out of congestion window): the case where the scheduler must
+ * choose between sending on the slower `sf` now and waiting for the fast one.
+ *  - the rank does not allow `sf` (a backup while a regular subflow is usable): false;
+ *  - no connection view, `sf` is the fastest, the fastest has no RTT sample yet, or `sf` is not
+ *    slower than it: true;
+ *  - the fastest subflow has a segment's worth of congestion window free: false (wait for it,
+ *    it is polled first).
+ */
+export function slowerSubflowCase<T extends SchedSubflow>(sf: T, all: readonly T[], conn: SchedConnection | undefined): T | boolean {
+  if (!rankAllows(sf, all)) return false;
+  if (conn === undefined) return true;
+  const fast = fastestOfRank(sf, all);
+  if (fast === sf || !(fast.tcp.srttUs > 0) || !(sf.tcp.srttUs > fast.tcp.srttUs)) return true;
+  if (cwndRoom(fast) >= mssOf(fast)) return false;
+  return fast;
 }
 
 /** Free congestion window of a subflow in bytes (Infinity when the scheduler cannot see it). */
@@ -49,4 +77,31 @@ export function cwndRoom(s: SchedSubflow): number {
 /** Sender MSS of a subflow (1448 when unknown). */
 export function mssOf(s: SchedSubflow): number {
   return s.tcp.mss !== undefined && s.tcp.mss > 0 ? s.tcp.mss : 1448;
+}
+
+/**
+ * Bytes queued on a subflow: handed to it and not yet cumulatively acknowledged (Linux
+ * sk_wmem_queued, without the per-buffer overhead). Bytes in flight when the view has no queue.
+ */
+export function queuedOf(s: SchedSubflow): number {
+  const q = s.tcp.unacked ?? s.tcp.bytesInFlight ?? 0;
+  return q > 0 ? q : 0;
+}
+
+/**
+ * Pacing rate of a subflow in bytes per second: its congestion controller's (ratio * cwnd / srtt,
+ * core/congestion/pacing.ts), else 1.2 * cwnd / srtt computed here; undefined before the first
+ * RTT sample.
+ */
+export function pacingRateOf(s: SchedSubflow): number | undefined {
+  const srtt = s.tcp.srttUs;
+  if (!(srtt > 0)) return undefined;
+  const cc = s.tcp.congestion;
+  if (cc?.pacingRate !== undefined) {
+    const r = cc.pacingRate(srtt);
+    if (r !== undefined && r > 0 && Number.isFinite(r)) return r;
+  }
+  const cwnd = s.tcp.cwndBytes;
+  if (cwnd === undefined || !(cwnd > 0)) return undefined;
+  return (PACING_CA_RATIO * cwnd * 1e6) / srtt;
 }

@@ -8,7 +8,7 @@
 //     else use x_s
 //   else use x_s (waiting = 0)
 import type { SchedConnection, SchedSubflow, Scheduler } from "./index.ts";
-import { cwndRoom, fastestOfRank, mssOf, rankAllows, schedRank } from "./common.ts";
+import { mssOf, orderByRankRtt, slowerSubflowCase } from "./common.ts";
 
 export class EcfScheduler implements Scheduler {
   readonly name: string = "ecf";
@@ -19,17 +19,13 @@ export class EcfScheduler implements Scheduler {
   constructor(readonly beta: number = 0.25) {}
 
   order<T extends SchedSubflow>(subflows: readonly T[]): readonly T[] {
-    if (subflows.length <= 1) return subflows;
-    return subflows.slice().sort((a, b) => schedRank(a) - schedRank(b) || a.tcp.srttUs - b.tcp.srttUs);
+    return orderByRankRtt(subflows);
   }
 
   allowed<T extends SchedSubflow>(sf: T, all: readonly T[], conn?: SchedConnection): boolean {
-    if (!rankAllows(sf, all)) return false;
-    if (conn === undefined) return true;
-    const fast = fastestOfRank(sf, all);
-    if (fast === sf || !(fast.tcp.srttUs > 0) || !(sf.tcp.srttUs > fast.tcp.srttUs)) return true;
-    if (cwndRoom(fast) >= mssOf(fast)) return false;
-    const wait = ecfWaits(fast, sf, conn.unsentBytes, this.waiting, this.beta);
+    const c = slowerSubflowCase(sf, all, conn);
+    if (typeof c === "boolean") return c;
+    const wait = ecfWaits(c, sf, conn!.unsentBytes, this.waiting, this.beta);
     this.waiting = wait;
     if (wait) this.skipped++;
     return !wait;

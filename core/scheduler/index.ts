@@ -2,13 +2,16 @@
 //
 // The subflows pull data when their congestion window has room (TcpUpperLayer.pullData), so a
 // scheduler here decides (a) the order in which subflows are offered data and (b) which
-// subflows may take data at all. The default mirrors Linux: active non-backup subflows first,
-// fastest first (the subflow whose queue drains first: lowest smoothed RTT, i.e. BLEST's linger
-// time with the congestion window as the pacing budget), backup subflows only when no regular
-// subflow is active, stale subflows (RTOs without progress) only when nothing else is left.
+// subflows may take data at all. Every scheduler keeps the tiers: active regular subflows,
+// backup subflows only when no regular subflow is active, stale subflows (RTOs without progress)
+// only when nothing else is left. "default" is Linux's (core/scheduler/linger.ts: the subflow
+// whose queue drains first at its pacing rate, in bursts of up to 64 KiB); "lowrtt" is the
+// older multipath-tcp.org default (lowest smoothed RTT with free congestion window).
 import { InvalidArgumentError } from "../errors.ts";
 import { BlestScheduler } from "./blest.ts";
+import { rankAllows } from "./common.ts";
 import { EcfScheduler } from "./ecf.ts";
+import { LingerScheduler } from "./linger.ts";
 import { LowestRttScheduler } from "./lowrtt.ts";
 import { RedundantScheduler } from "./redundant.ts";
 
@@ -24,6 +27,13 @@ export interface SchedSubflow {
     readonly bytesInFlight?: number;
     readonly mss?: number;
     readonly rttvarUs?: number;
+    /**
+     * Bytes handed to the subflow and not yet cumulatively acknowledged: its queue (Linux
+     * sk_wmem_queued; the default scheduler's linger time). Bytes in flight when absent.
+     */
+    readonly unacked?: number;
+    /** Its congestion controller, for the pacing rate in bytes/s (default scheduler; 1.2 cwnd / srtt when absent). */
+    readonly congestion?: { pacingRate?(srttUs: number): number | undefined } | undefined;
   };
 }
 
@@ -35,6 +45,8 @@ export interface SchedConnection {
   readonly sendWindow?: number;
   /** Bytes the application wrote that were not sent yet. */
   readonly unsentBytes: number;
+  /** The connection's current time in µs (BLEST adapts lambda at most once per RTT of the fast subflow). */
+  readonly nowUs?: number;
 }
 
 export interface Scheduler {
@@ -49,49 +61,20 @@ export interface Scheduler {
   duplicate?<T extends SchedSubflow>(sf: T, una: bigint, maxBytes: number): { dsn: bigint; len: number } | undefined;
 }
 
-function rank(s: SchedSubflow): number {
-  if (!s.usable) return 3;
-  if (s.stale) return 2;
-  return s.backup ? 1 : 0;
-}
-
-/** Linux's default: regular before backup, lowest RTT first; backups only when no regular subflow is active. */
-export class DefaultScheduler implements Scheduler {
-  readonly name: string = "default";
-  private cache: readonly SchedSubflow[] = [];
-
-  private calls = 0;
-  private cachedLen = -1;
-
-  order<T extends SchedSubflow>(subflows: readonly T[]): readonly T[] {
-    if (subflows.length <= 1) return subflows;
-    // Re-rank every 32 calls (or when the set changes): RTTs move slowly against packet rate.
-    if (this.cachedLen === subflows.length && (++this.calls & 31) !== 0) return this.cache as readonly T[];
-    const out = subflows.slice();
-    out.sort((a, b) => rank(a) - rank(b) || a.tcp.srttUs - b.tcp.srttUs);
-    this.cache = out;
-    this.cachedLen = subflows.length;
-    return out;
-  }
-
-  allowed<T extends SchedSubflow>(sf: T, all: readonly T[]): boolean {
-    const r = rank(sf);
-    if (r === 0) return true;
-    if (r === 3) return false;
-    let best = 3;
-    for (const s of all) best = Math.min(best, rank(s));
-    return r <= best;
-  }
-}
+/** Linux's default scheduler (linger time, bursts of 64 KiB): see core/scheduler/linger.ts. */
+export class DefaultScheduler extends LingerScheduler {}
 
 /** Round robin among the allowed subflows (for comparisons). */
-export class RoundRobinScheduler extends DefaultScheduler {
-  override readonly name: string = "roundrobin";
+export class RoundRobinScheduler implements Scheduler {
+  readonly name: string = "roundrobin";
   private turn = 0;
-  override order<T extends SchedSubflow>(subflows: readonly T[]): readonly T[] {
+  order<T extends SchedSubflow>(subflows: readonly T[]): readonly T[] {
     if (subflows.length <= 1) return subflows;
     this.turn = (this.turn + 1) % subflows.length;
     return subflows.slice(this.turn).concat(subflows.slice(0, this.turn));
+  }
+  allowed<T extends SchedSubflow>(sf: T, all: readonly T[]): boolean {
+    return rankAllows(sf, all);
   }
 }
 

@@ -3,14 +3,13 @@
 // backup subflows only when no regular subflow is usable. In the pull model that is: poll the
 // subflows in (rank, srtt) order on every call, and let each take data when its rank allows.
 import type { SchedConnection, SchedSubflow, Scheduler } from "./index.ts";
-import { rankAllows, schedRank } from "./common.ts";
+import { orderByRankRtt, rankAllows } from "./common.ts";
 
 export class LowestRttScheduler implements Scheduler {
   readonly name: string = "lowrtt";
 
   order<T extends SchedSubflow>(subflows: readonly T[]): readonly T[] {
-    if (subflows.length <= 1) return subflows;
-    return subflows.slice().sort((a, b) => schedRank(a) - schedRank(b) || a.tcp.srttUs - b.tcp.srttUs);
+    return orderByRankRtt(subflows);
   }
 
   allowed<T extends SchedSubflow>(sf: T, all: readonly T[], _conn?: SchedConnection): boolean {

@@ -5,7 +5,7 @@
 // sends it (before new data) when its window has room. Ranges already DATA_ACKed are skipped.
 // The receiver keeps the first copy and drops the others as duplicates.
 import type { SchedConnection, SchedSubflow, Scheduler } from "./index.ts";
-import { rankAllows, schedRank } from "./common.ts";
+import { orderByRankRtt, rankAllows } from "./common.ts";
 
 interface Range {
   dsn: bigint;
@@ -22,8 +22,7 @@ export class RedundantScheduler implements Scheduler {
   duplicatedBytes = 0;
 
   order<T extends SchedSubflow>(subflows: readonly T[]): readonly T[] {
-    if (subflows.length <= 1) return subflows;
-    return subflows.slice().sort((a, b) => schedRank(a) - schedRank(b) || a.tcp.srttUs - b.tcp.srttUs);
+    return orderByRankRtt(subflows);
   }
 
   allowed<T extends SchedSubflow>(sf: T, all: readonly T[], _conn?: SchedConnection): boolean {

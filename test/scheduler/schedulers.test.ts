@@ -1,32 +1,160 @@
-// Scheduler decisions: lowest RTT first, redundant, BLEST, ECF (and the default / round robin)
-// on hand-made subflow views; backup handling as a fast-check property of every scheduler.
+// Scheduler decisions: the default (Linux's linger time and bursts), lowest RTT first, redundant,
+// BLEST (with its adaptive lambda), ECF (and round robin) on hand-made subflow views; backup
+// handling as a fast-check property of every scheduler.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { createScheduler } from "../../core/scheduler/index.ts";
 import type { SchedConnection, SchedSubflow, SchedulerName } from "../../core/scheduler/index.ts";
-import { BlestScheduler, blestBlocks } from "../../core/scheduler/blest.ts";
+import { BlestScheduler, adaptLambda, blestBlocks } from "../../core/scheduler/blest.ts";
 import { EcfScheduler, ecfWaits } from "../../core/scheduler/ecf.ts";
 import { RedundantScheduler } from "../../core/scheduler/redundant.ts";
 import { LowestRttScheduler } from "../../core/scheduler/lowrtt.ts";
+import { LingerScheduler, SEND_BURST_SIZE, sendBufferOf } from "../../core/scheduler/linger.ts";
 
 const MSS = 1448;
 interface Sf extends SchedSubflow {
   id: number;
   usable: boolean;
-  tcp: { srttUs: number; cwndBytes: number; bytesInFlight: number; mss: number; rttvarUs?: number };
+  tcp: { srttUs: number; cwndBytes: number; bytesInFlight: number; mss: number; rttvarUs?: number; unacked?: number; congestion?: { pacingRate(srttUs: number): number } };
 }
-function sf(id: number, o: { rttMs: number; cwnd?: number; inflight?: number; backup?: boolean; stale?: boolean; usable?: boolean; rttvarMs?: number }): Sf {
+function sf(
+  id: number,
+  o: { rttMs: number; cwnd?: number; inflight?: number; backup?: boolean; stale?: boolean; usable?: boolean; rttvarMs?: number; queued?: number; paceBps?: number },
+): Sf {
   return {
     id,
     backup: o.backup ?? false,
     stale: o.stale ?? false,
     usable: o.usable ?? true,
-    tcp: { srttUs: o.rttMs * 1000, cwndBytes: (o.cwnd ?? 10) * MSS, bytesInFlight: (o.inflight ?? 0) * MSS, mss: MSS, ...(o.rttvarMs !== undefined ? { rttvarUs: o.rttvarMs * 1000 } : {}) },
+    tcp: {
+      srttUs: o.rttMs * 1000,
+      cwndBytes: (o.cwnd ?? 10) * MSS,
+      bytesInFlight: (o.inflight ?? 0) * MSS,
+      mss: MSS,
+      ...(o.rttvarMs !== undefined ? { rttvarUs: o.rttvarMs * 1000 } : {}),
+      ...(o.queued !== undefined ? { unacked: o.queued * MSS } : {}),
+      ...(o.paceBps !== undefined ? { congestion: { pacingRate: (): number => o.paceBps! } } : {}),
+    },
   };
 }
-const conn = (sendWindowFree: number, unsentBytes: number): SchedConnection => ({ sendWindowFree, unsentBytes });
+const conn = (sendWindowFree: number, unsentBytes: number, nowUs?: number): SchedConnection => ({ sendWindowFree, unsentBytes, ...(nowUs !== undefined ? { nowUs } : {}) });
 const ALL: SchedulerName[] = ["default", "roundrobin", "lowrtt", "redundant", "blest", "ecf"];
+
+describe("default: Linux's linger time and 64 KiB bursts", () => {
+  it("picks the subflow whose queue drains first at its pacing rate, not the lowest RTT", () => {
+    // A: 10 ms, cwnd 20, 15 segments queued: 1.2 * 20 * 1448 B / 10 ms = 3.48 MB/s, linger 6.25 ms.
+    // B: 40 ms, cwnd 20, 2 segments queued: 0.87 MB/s, linger 3.33 ms.
+    const a = sf(0, { rttMs: 10, cwnd: 20, inflight: 15, queued: 15 });
+    const b = sf(1, { rttMs: 40, cwnd: 20, inflight: 2, queued: 2 });
+    const s = new LingerScheduler();
+    assert.ok(Math.abs(s.lingerUs(a)! - 6250) < 1 && Math.abs(s.lingerUs(b)! - 3333.3) < 1);
+    assert.equal(s.choose([a, b]), b);
+    // Ten segments to send: they are B's burst, and A gets none.
+    assert.equal(s.allowed(a, [a, b], conn(1e9, 10 * MSS)), false);
+    assert.equal(s.reserved(b), 10 * MSS);
+    assert.equal(s.allowed(b, [a, b], conn(1e9, 10 * MSS)), true);
+    assert.equal(new LowestRttScheduler().allowed(a, [a, b], conn(1e9, 10 * MSS)), true, "lowrtt would send on A");
+    // Three bursts to send, as Linux's push loop: B's (its queue then drains in 78.8 ms), then
+    // A's (25.1 ms), then A's again.
+    const s1 = new LingerScheduler();
+    assert.equal(s1.allowed(a, [a, b], conn(1e9, 3 * SEND_BURST_SIZE)), true);
+    assert.deepEqual([s1.reserved(b), s1.reserved(a)], [SEND_BURST_SIZE, 2 * SEND_BURST_SIZE]);
+    // The queue counts what was sent and not yet cumulatively acknowledged (SACKed bytes too),
+    // and the controller's pacing rate is the one used when the view has it.
+    const c = sf(2, { rttMs: 40, cwnd: 20, inflight: 0, queued: 10, paceBps: 10 * MSS * 100 });
+    assert.equal(s.lingerUs(c), 10_000);
+    assert.equal(new LingerScheduler().choose([a, c]), a);
+    // Idle subflows tie at 0: the lower RTT goes first.
+    assert.equal(new LingerScheduler().choose([sf(3, { rttMs: 30 }), sf(4, { rttMs: 20 })])!.id, 4);
+  });
+  it("keeps the chosen subflow for its burst, then chooses again", () => {
+    const a = sf(0, { rttMs: 10, cwnd: 40, inflight: 0, queued: 0 });
+    const b = sf(1, { rttMs: 40, cwnd: 40, inflight: 0, queued: 0 });
+    const all = [a, b];
+    const s = new LingerScheduler();
+    let unsent = SEND_BURST_SIZE;
+    // Both idle: A (lower RTT) gets the 64 KiB burst; nothing is left for B.
+    assert.equal(s.allowed(b, all, conn(1e9, unsent)), false);
+    assert.equal(s.reserved(a), SEND_BURST_SIZE);
+    assert.equal(s.bursts, 1);
+    // A sends its burst segment by segment; its queue soon drains later than idle B's, but A
+    // keeps the burst and B stays out until the burst is used up.
+    let sent = 0;
+    while (sent < SEND_BURST_SIZE) {
+      assert.equal(s.allowed(a, all, conn(1e9, unsent)), true);
+      const n = Math.min(MSS, SEND_BURST_SIZE - sent);
+      s.sent(a, BigInt(sent), n, all);
+      sent += n;
+      unsent -= n;
+      a.tcp.unacked = sent;
+      a.tcp.bytesInFlight = Math.min(sent, a.tcp.cwndBytes);
+      if (sent >= 2 * MSS) assert.ok(s.lingerUs(a)! > s.lingerUs(b)!);
+      if (unsent > 0) assert.equal(s.allowed(b, all, conn(1e9, unsent)), false, "B waits while A's burst lasts");
+    }
+    assert.equal(s.reserved(a), 0);
+    // New data: the next burst goes to B, whose queue now drains first.
+    unsent = 10 * MSS;
+    assert.equal(s.allowed(a, all, conn(1e9, unsent)), false);
+    assert.equal(s.reserved(b), 10 * MSS);
+    assert.equal(s.allowed(b, all, conn(1e9, unsent)), true);
+  });
+  it("fills the subflows' queues in parallel, each up to Linux's autotuned send buffer", () => {
+    const a = sf(0, { rttMs: 10, cwnd: 20, queued: 0 });
+    const b = sf(1, { rttMs: 10, cwnd: 20, queued: 0 });
+    // tcp_sndbuf_expand: 2 * max(cwnd, 10) segments of 4352 bytes (MSS 1448).
+    assert.equal(sendBufferOf(a), 2 * 20 * 4352);
+    const s = new LingerScheduler();
+    assert.equal(s.allowed(a, [a, b], conn(1e9, 1e9)), true);
+    assert.equal(s.reserved(a), sendBufferOf(a));
+    assert.equal(s.reserved(b), sendBufferOf(b));
+    assert.equal(s.allowed(b, [a, b], conn(1e9, 1e9)), true);
+    // The quickest queue is full: nobody gets data, the connection waits for it to drain
+    // (Linux: sk_stream_memory_free fails, no subflow).
+    const c = sf(2, { rttMs: 5, cwnd: 20, inflight: 20 });
+    c.tcp.unacked = sendBufferOf(c); // 174080 B at 1.2 * 20 * 1448 B / 5 ms: 25 ms
+    const d = sf(3, { rttMs: 10, cwnd: 40, inflight: 40, queued: 200 }); // 200 * 1448 B at 1.2 * 40 * 1448 B / 10 ms: 41.7 ms
+    const s2 = new LingerScheduler();
+    assert.equal(s2.choose([c, d]), c);
+    assert.equal(s2.allowed(d, [c, d], conn(1e9, 1e9)), false);
+    assert.equal(s2.bursts, 0);
+  });
+  it("uses backup subflows only when no regular subflow is active", () => {
+    const reg = sf(0, { rttMs: 100, cwnd: 10, inflight: 8, queued: 8 });
+    const bak = sf(1, { rttMs: 5, cwnd: 10, backup: true });
+    const s = new LingerScheduler();
+    assert.equal(s.allowed(bak, [reg, bak], conn(1e9, 1e6)), false, "the idle backup drains first, but it is a backup");
+    assert.equal(s.allowed(reg, [reg, bak], conn(1e9, 1e6)), true);
+    assert.ok(s.reserved(reg) > 0);
+    // The regular subflow goes away: its reservation is dropped and the backup takes over.
+    reg.usable = false;
+    assert.equal(s.allowed(bak, [reg, bak], conn(1e9, 1e6)), true);
+    assert.equal(s.reserved(reg), 0);
+    assert.equal(s.allowed(reg, [reg, bak], conn(1e9, 1e6)), false);
+    // A stale regular subflow counts below a backup.
+    reg.usable = true;
+    reg.stale = true;
+    assert.equal(s.allowed(reg, [reg, bak], conn(1e9, 1e6)), false);
+  });
+  it("bounds the burst by the peer's connection-level window", () => {
+    const a = sf(0, { rttMs: 10, cwnd: 100 });
+    const b = sf(1, { rttMs: 20, cwnd: 100 });
+    const s = new LingerScheduler();
+    assert.equal(s.allowed(a, [a, b], conn(10_000, 1e6)), true);
+    assert.equal(s.reserved(a), 10_000);
+    assert.equal(s.allowed(b, [a, b], conn(10_000, 1e6)), false, "the whole window is A's burst");
+    // And by the data there is.
+    const s2 = new LingerScheduler();
+    assert.equal(s2.allowed(a, [a, b], conn(1e9, 3000)), true);
+    assert.equal(s2.reserved(a), 3000);
+    // With the window full (opportunistic retransmission) or nothing new (reinjection), every
+    // subflow of the tier may take what there is.
+    const s3 = new LingerScheduler();
+    assert.equal(s3.allowed(b, [a, b], conn(0, 1e6)), true);
+    assert.equal(s3.allowed(b, [a, b], conn(1e6, 0)), true);
+    assert.equal(s3.reserved(a) + s3.reserved(b), 0);
+  });
+});
 
 describe("lowest RTT first", () => {
   it("orders regular subflows by RTT, then backups, then stale, then unusable", () => {
@@ -69,6 +197,48 @@ describe("BLEST", () => {
     assert.equal(s.allowed(slow, [fast, slow], conn(1e9, 1e6)), false);
     const twin = sf(2, { rttMs: 10, cwnd: 10, inflight: 0 });
     assert.equal(s.allowed(twin, [fast, twin], conn(0, 1e6)), true);
+  });
+  it("adapts lambda once per RTT of the fast subflow: up while it is window-blocked, down otherwise, within [1.0, 1.3]", () => {
+    const fast = sf(0, { rttMs: 10, cwnd: 20, inflight: 10 });
+    const slow = sf(1, { rttMs: 30, cwnd: 10, inflight: 0 });
+    const s = new BlestScheduler();
+    assert.equal(s.lambda, 1.2);
+    let now = 0;
+    const seen: number[] = [];
+    // The fast subflow asks for data while the peer's window is full: blocked, every RTT.
+    for (let i = 0; i < 20; i++) {
+      s.allowed(fast, [fast, slow], conn(0, 1e6, now));
+      s.allowed(fast, [fast, slow], conn(0, 1e6, now + 1000)); // same RTT: no second step
+      seen.push(s.lambda);
+      now += 10_000;
+    }
+    assert.deepEqual(seen.slice(0, 4), [1.24, 1.28, 1.3, 1.3]);
+    assert.ok(seen.every((l) => l <= 1.3));
+    // The window opens: lambda comes down by 0.01 per RTT, to 1.0 and no lower.
+    for (let i = 0; i < 50; i++) {
+      s.allowed(fast, [fast, slow], conn(1e9, 1e6, now));
+      seen.push(s.lambda);
+      now += 10_000;
+    }
+    // (the last blocked look, in the RTT before, still counts once)
+    assert.deepEqual(seen.slice(20, 22), [1.3, 1.29]);
+    assert.equal(s.lambda, 1.0);
+    assert.ok(seen.every((l) => l >= 1.0 && l <= 1.3));
+    assert.equal(adaptLambda(1.0, false, s), 1.0);
+    assert.equal(adaptLambda(1.3, true, s), 1.3);
+  });
+  it("a larger lambda holds the slow subflow back sooner", () => {
+    const fast = sf(0, { rttMs: 10, cwnd: 20, inflight: 20 });
+    const slow = sf(1, { rttMs: 20, cwnd: 10, inflight: 0 });
+    // X = 1448 * (20 + 0.5) * 2 = 41 segments; room = W - 1 segment. W = 50 segments: 41 * 1.0 and
+    // 41 * 1.2 fit in 49, 41 * 1.3 = 53.3 does not.
+    assert.equal(blestBlocks(fast, slow, 50 * MSS, 1.0), false);
+    assert.equal(blestBlocks(fast, slow, 50 * MSS, 1.3), true);
+    const s = new BlestScheduler({ lambda: 1.0 });
+    assert.equal(s.allowed(slow, [fast, slow], { sendWindowFree: 0, sendWindow: 50 * MSS, unsentBytes: 1e6 }), true);
+    for (let i = 0; i < 10; i++) s.allowed(fast, [fast, slow], conn(0, 1e6)); // blocked, no clock: a step each
+    assert.equal(s.lambda, 1.3);
+    assert.equal(s.allowed(slow, [fast, slow], { sendWindowFree: 0, sendWindow: 50 * MSS, unsentBytes: 1e6 }), false);
   });
 });
 
@@ -146,9 +316,18 @@ describe("every scheduler (property)", () => {
           if (!x.usable) assert.equal(ok, false);
           if (rank(x) > best) assert.equal(ok, false, `${name}: rank ${rank(x)} allowed while rank ${best} is usable`);
         }
-        // The lowest-RTT subflow of the best rank is always allowed (no scheduler starves the connection).
         const cands = list.filter((x) => rank(x) === best && best < 3).sort((x, y) => x.tcp.srttUs - y.tcp.srttUs);
-        if (cands.length > 0) assert.equal(s.allowed(cands[0]!, list, conn(win, unsent)), true, name);
+        if (cands.length === 0) return;
+        if (name === "default") {
+          // Some subflow of the best rank may send, unless the one whose queue drains first has
+          // no room (twice its congestion window queued): then the connection waits for it.
+          if (cands.some((x) => s.allowed(x, list, conn(win, unsent)))) return;
+          const pick = new LingerScheduler().choose(list)!;
+          assert.ok(rank(pick) === best && pick.tcp.bytesInFlight >= sendBufferOf(pick), "default: nothing allowed while the quickest queue has room");
+          return;
+        }
+        // The lowest-RTT subflow of the best rank is always allowed (no scheduler starves the connection).
+        assert.equal(s.allowed(cands[0]!, list, conn(win, unsent)), true, name);
       }),
       { numRuns: 300 },
     );
