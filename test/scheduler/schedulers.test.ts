@@ -16,6 +16,7 @@ const MSS = 1448;
 interface Sf extends SchedSubflow {
   id: number;
   usable: boolean;
+  stale: boolean;
   tcp: { srttUs: number; cwndBytes: number; bytesInFlight: number; mss: number; rttvarUs?: number; unacked?: number; congestion?: { pacingRate(srttUs: number): number } };
 }
 function sf(
