@@ -160,6 +160,24 @@ test("docs: every ```ts run block runs and exits 0", () => {
   assert.deepEqual(failures, []);
 });
 
+test("docs: every package entry point the examples import is exported by package.json and built from the source checked here", () => {
+  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { exports: Record<string, unknown> };
+  const tsup = readFileSync(join(root, "tsup.config.ts"), "utf8");
+  const used = new Set<string>();
+  for (const b of tsBlocks) for (const m of b.code.matchAll(/(?:from|import)\s*\(?\s*["'](mptcp(?:\/[\w-]+)?)["']/g)) used.add(m[1]!);
+  assert.ok(used.has("mptcp"), "the docs import the core somewhere");
+  const problems: string[] = [];
+  for (const spec of [...used].sort()) {
+    const sub = spec === "mptcp" ? "." : `./${spec.slice("mptcp/".length)}`;
+    if (!(sub in pkg.exports)) problems.push(`${spec}: not in package.json exports`);
+    // tsup names each entry after its dist file: index (the core), adapters, streams, testing.
+    const entry = spec === "mptcp" ? "index" : spec.slice("mptcp/".length);
+    const src = PACKAGE_SOURCES[spec];
+    if (!src || !new RegExp(`\\b${entry}:\\s*"${src.replace(/[.]/g, "\\.")}"`).test(tsup)) problems.push(`${spec}: tsup.config.ts does not build it from ${src}`);
+  }
+  assert.deepEqual(problems, []);
+});
+
 /** Backticked tokens that look like repository paths (a top-level folder, then more). */
 const PATH_RE = /`((?:core|adapters|assembly|bench|bin|docs|examples|scripts|test)\/[\w./*-]*)`/g;
 const LINK_RE = /\]\(((?!https?:|mailto:|#)[^)\s]+)\)/g;
