@@ -1,79 +1,16 @@
 // MPTCP scenarios over the in-memory simulator: a client with one address per path, a router,
 // and a server behind a fast link. Path i: client iface i (198.18.(i+1).1) <-> router iface i;
-// router iface N <-> server (198.18.100.1, plus optional extra server addresses).
-import { Router } from "../../adapters/memory/router.ts";
-import { Simulator } from "../../adapters/memory/simulator.ts";
-import type { LinkSpec } from "../../adapters/memory/simulator.ts";
-import type { Link } from "../../adapters/memory/link.ts";
-import { SimMptcpHost } from "../../adapters/memory/mptcp_host.ts";
-import { SeededRandomSource } from "../../core/crypto/random.ts";
+// router iface N <-> server (198.18.100.1, plus optional extra server addresses). The topology
+// (`scenario`) lives in adapters/testing/harness.ts (published as `mptcp/testing`).
 import type { MptcpConnection } from "../../core/mptcp/connection.ts";
-import type { LocalAddressSpec, MptcpConfig, MptcpEvent } from "../../core/mptcp/types.ts";
+import type { MptcpConfig, MptcpEvent } from "../../core/mptcp/types.ts";
+import { clientAddr, PORT } from "../../adapters/testing/harness.ts";
+import type { Scenario } from "../../adapters/testing/harness.ts";
 import { sourceBytes } from "../tcp/sim_helpers.ts";
 
+export { clientAddr, PORT, scenario, SERVER, SERVER6 } from "../../adapters/testing/harness.ts";
+export type { Scenario, ScenarioOptions } from "../../adapters/testing/harness.ts";
 export { sourceBytes };
-export const SERVER = new Uint8Array([198, 18, 100, 1]);
-export const PORT = 5001;
-
-export function clientAddr(i: number, v6 = false): Uint8Array {
-  if (v6) return Uint8Array.from([0x20, 0x01, 0, 2, 0, 0, 0, i + 1, 0, 0, 0, 0, 0, 0, 0, 1]); // 2001:2:0:<i+1>::1
-  return new Uint8Array([198, 18, i + 1, 1]);
-}
-
-/** 2001:2:0:100::1 */
-export const SERVER6 = Uint8Array.from([0x20, 0x01, 0, 2, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
-
-export interface Scenario {
-  sim: Simulator;
-  client: SimMptcpHost;
-  server: SimMptcpHost;
-  router: Router;
-  paths: Link[];
-  serverLink: Link;
-  serverAddress: Uint8Array;
-  v6: boolean;
-}
-
-export function scenario(o: {
-  paths: LinkSpec[];
-  seed?: number;
-  /** Client addresses beyond the first are "subflow" endpoints unless said otherwise. */
-  clientFlags?: Array<Partial<LocalAddressSpec>>;
-  clientConfig?: Partial<MptcpConfig>;
-  serverConfig?: Partial<MptcpConfig>;
-  serverLink?: LinkSpec;
-  trust?: boolean;
-  /** Paths whose client address is added later (not at start). */
-  latePaths?: number[];
-  /** Extra server addresses (routed over the server link), e.g. announced with ADD_ADDR. */
-  serverExtra?: Array<Partial<LocalAddressSpec> & { address: Uint8Array }>;
-  /** IPv6 addresses (2001:2:0:<path+1>::1 for the client, 2001:2:0:100::1 for the server). */
-  v6?: boolean;
-}): Scenario {
-  const v6 = o.v6 ?? false;
-  const serverAddress = v6 ? SERVER6 : SERVER;
-  const seed = o.seed ?? 1;
-  const sim = new Simulator({ seed });
-  const n = o.paths.length;
-  const addrs: LocalAddressSpec[] = [];
-  for (let i = 0; i < n; i++) {
-    if (o.latePaths?.includes(i)) continue;
-    addrs.push({ address: clientAddr(i, v6), iface: i, subflow: i > 0, id: i + 1, ...(o.clientFlags?.[i] ?? {}) });
-  }
-  const client = new SimMptcpHost({ addresses: addrs, random: new SeededRandomSource(seed * 7 + 1), config: o.clientConfig, trustChecksums: o.trust });
-  const server = new SimMptcpHost({ addresses: [{ address: serverAddress, iface: 0 }, ...(o.serverExtra ?? []).map((a) => ({ iface: 0, ...a }))], random: new SeededRandomSource(seed * 7 + 2), config: o.serverConfig, trustChecksums: o.trust });
-  const router = new Router("r", seed, false);
-  const paths: Link[] = [];
-  for (let i = 0; i < n; i++) {
-    router.addRoute(v6 ? `2001:2:0:${i + 1}::/64` : `198.18.${i + 1}.0/24`, i);
-    paths.push(sim.connect({ host: client, iface: i }, { host: router, iface: i }, o.paths[i]!, `path${i}`));
-  }
-  router.addRoute(v6 ? "2001:2:0:100::/64" : "198.18.100.0/24", n);
-  router.addRoute("198.18.101.0/24", n);
-  const serverLink = sim.connect({ host: router, iface: n }, { host: server, iface: 0 }, o.serverLink ?? {}, "server");
-  server.endpoint.listen(PORT);
-  return { sim, client, server, router, paths, serverLink, serverAddress, v6 };
-}
 
 export interface TransferResult {
   okA: boolean;
