@@ -47,8 +47,8 @@ export const PROXY_USAGE = `usage:
   --timeout S  stop after S seconds (default: none; 60 with --once)
   --json       one JSON line per connection: ok, mptcp, tcp (the TCP peer), bytesSent / bytesReceived
                (over MPTCP), seconds, subflows, counters, error
-  Over --udp the client side carries one connection at a time per server (TCP-in-UDP: every
-  subflow of a path uses that path's one UDP port); over --tun any number.`;
+  Over --udp the client side opens new UDP sockets (one port, on every path) per connection: with
+  TCP-in-UDP a socket's port is the TCP port of all its subflows. Over --tun one stack carries all.`;
 
 /** Bytes queued on either side of a pair before that side's reader is paused. */
 const HIGH = 256 * 1024;
@@ -68,9 +68,10 @@ export interface ProxyOptions {
 
 /** "HOST:PORT", "[V6]:PORT" (HOST may be a name: the OS resolves it). */
 function parseTcpTarget(s: string, what: string, portOnlyHost?: string): { host: string; port: number } {
+  // --listen-tcp (portOnlyHost given) takes port 0: the OS picks one, printed on stderr.
   const port = (p: string): number => {
     const n = Number(p);
-    if (!/^\d+$/.test(p) || n < 1 || n > 65535) throw new UsageError(`${what}: bad port "${p}"`);
+    if (!/^\d+$/.test(p) || n < (portOnlyHost !== undefined ? 0 : 1) || n > 65535) throw new UsageError(`${what}: bad port "${p}"`);
     return n;
   };
   if (portOnlyHost !== undefined && /^\d+$/.test(s)) return { host: portOnlyHost, port: port(s) };
@@ -224,7 +225,7 @@ export class RelayPair {
       c.shutdown();
     }
     // MPTCP -> TCP (only once the socket exists: until then the bytes wait in the MPTCP buffer).
-    if (sock && !this.tcpClosed) {
+    if (sock && !this.tcpClosed && sock.writable) {
       while (c.readable > 0 && sock.writeBuffered < HIGH) {
         const b = new Uint8Array(Math.min(READ_CHUNK, c.readable));
         const n = c.read(b);
@@ -277,34 +278,20 @@ const defaultIo: RunIo = {
   stderr: (l) => process.stderr.write(l + "\n"),
 };
 
-/** Runs `mptcp proxy ARGS`; resolves with the exit status (0: every connection relayed in order). */
-export async function runProxy(argv: string[], io: RunIo = defaultIo): Promise<number> {
-  if (argv.includes("--help") || argv.includes("-h")) {
-    io.stderr(PROXY_USAGE);
-    return 0;
-  }
-  let opts: ProxyOptions;
-  try {
-    opts = parseProxyArgs(argv);
-    if (opts.mptcp.mptcp) mptcpConfig(opts.mptcp);
-    else tcpConfig(opts.mptcp);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      io.stderr(`mptcp proxy: ${e.message}\n${PROXY_USAGE}`);
-      return 2;
-    }
-    throw e;
-  }
-  const mo = opts.mptcp;
-  let opened: { ports: PacketPort[]; close: () => Promise<void> };
-  try {
-    opened = await openPorts(mo);
-  } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    io.stderr(`mptcp proxy: ${msg}`);
-    if (mo.json) io.stdout(JSON.stringify({ ok: false, error: msg }));
-    return 1;
-  }
+/** One MPTCP stack with its ports and driver, and the pairs it carries. */
+interface Instance {
+  stack: AppStack;
+  driver: Driver;
+  pairs: RelayPair[];
+  labels: string;
+  /** Asks for a pass over this instance's pairs (after a TCP event). */
+  kick: () => void;
+  close(): Promise<void>;
+}
+
+/** Opens the paths and builds the stack; `onProgress(inst, now)` runs after every input. */
+async function openInstance(mo: ServerOptions | ClientOptions, tap: PcapFileTap | undefined, onError: (e: unknown) => void, onProgress: (inst: Instance, now: number) => void): Promise<Instance> {
+  const opened = await openPorts(mo);
   const rnd = new CryptoRandomSource();
   const u32 = new Uint32Array(1);
   const ports: PacketPort[] =
@@ -326,40 +313,74 @@ export async function runProxy(argv: string[], io: RunIo = defaultIo): Promise<n
     await opened.close();
     throw e;
   }
+  const driver = new Driver({ host: stack, ports, clock: new PerformanceClock(), timers: globalTimers, tap, onError });
+  let kickQueued = false;
+  let closed = false;
+  const inst: Instance = {
+    stack,
+    driver,
+    pairs: [],
+    labels: ports.map((p) => p.label).join(", "),
+    // The stack runs onProgress whenever it has nothing left to send, so an empty command
+    // through the driver is a pass; several TCP events in one turn share one pass.
+    kick: () => {
+      if (kickQueued || closed) return;
+      kickQueued = true;
+      queueMicrotask(() => {
+        kickQueued = false;
+        if (!closed) driver.act(() => undefined);
+      });
+    },
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await driver.stop();
+      await opened.close();
+    },
+  };
+  stack.onProgress = (now) => onProgress(inst, now);
+  driver.start();
+  return inst;
+}
+
+/** Runs `mptcp proxy ARGS`; resolves with the exit status (0: every connection relayed in order). */
+export async function runProxy(argv: string[], io: RunIo = defaultIo): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    io.stderr(PROXY_USAGE);
+    return 0;
+  }
+  let opts: ProxyOptions;
+  try {
+    opts = parseProxyArgs(argv);
+    if (opts.mptcp.mptcp) mptcpConfig(opts.mptcp);
+    else tcpConfig(opts.mptcp);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr(`mptcp proxy: ${e.message}\n${PROXY_USAGE}`);
+      return 2;
+    }
+    throw e;
+  }
+  const mo = opts.mptcp;
+  // Over UDP a client stack has one port for all its paths (TCP-in-UDP), and a finished
+  // connection keeps its 4-tuples (TIME-WAIT): the client side opens a stack with fresh sockets
+  // per connection there. Over TUN one stack carries every connection.
+  const perConnection = opts.side === "client" && mo.paths[0]!.kind === "udp";
   const tap = mo.pcap ? new PcapFileTap(mo.pcap) : undefined;
   let failure: unknown;
   let wake!: () => void;
   const crashed = new Promise<void>((r) => (wake = r));
-  const driver = new Driver({
-    host: stack,
-    ports,
-    clock: new PerformanceClock(),
-    timers: globalTimers,
-    tap,
-    onError: (e) => {
-      failure = e;
-      wake();
-    },
-  });
-
-  const pairs: RelayPair[] = [];
+  const onError = (e: unknown): void => {
+    failure = e;
+    wake();
+  };
+  const instances = new Set<Instance>();
   let served = 0;
   let allOk = true;
   let firstResult: ProxyResult | undefined;
   let firstDone!: () => void;
   const first = new Promise<"first">((r) => (firstDone = () => r("first")));
-  let kickQueued = false;
-  // A TCP event: one pass over the pairs at the current time. The stack runs onProgress when it
-  // has nothing left to send, so an empty command through the driver is enough; several TCP
-  // events in one loop turn share one pass.
-  const kick = (): void => {
-    if (kickQueued) return;
-    kickQueued = true;
-    queueMicrotask(() => {
-      kickQueued = false;
-      driver.act(() => undefined);
-    });
-  };
+  let rejectNew = false;
   const report = (p: RelayPair): void => {
     const r = p.result!;
     served++;
@@ -369,17 +390,16 @@ export async function runProxy(argv: string[], io: RunIo = defaultIo): Promise<n
     firstResult ??= r;
     firstDone();
   };
-  let rejectNew = false;
-  stack.onProgress = (now) => {
+  const onProgress = (inst: Instance, now: number): void => {
     if (opts.side === "server") {
       let c: AppConnection | undefined;
-      while ((c = stack.pollAccept()) !== undefined) {
+      while ((c = inst.stack.pollAccept()) !== undefined) {
         if (rejectNew) {
           c.abort();
           continue;
         }
-        const p = new RelayPair(c, `${opts.to!.host}:${opts.to!.port}`, now, kick);
-        pairs.push(p);
+        const p = new RelayPair(c, `${opts.to!.host}:${opts.to!.port}`, now, inst.kick);
+        inst.pairs.push(p);
         tcpConnect(opts.to!.host, opts.to!.port, { timeoutMs: 10_000 }).then(
           (s) => {
             if (p.result) s.reset();
@@ -389,15 +409,34 @@ export async function runProxy(argv: string[], io: RunIo = defaultIo): Promise<n
         );
       }
     }
-    for (let i = pairs.length - 1; i >= 0; i--) {
-      const p = pairs[i]!;
+    for (let i = inst.pairs.length - 1; i >= 0; i--) {
+      const p = inst.pairs[i]!;
       p.step(now);
       if (p.result) {
-        pairs.splice(i, 1);
+        inst.pairs.splice(i, 1);
         report(p);
+        if (perConnection) {
+          // Its own stack: let the last ACKs leave, then release the sockets.
+          setTimeout(() => {
+            instances.delete(inst);
+            void inst.close();
+          }, 500);
+        }
       }
     }
   };
+
+  let shared: Instance | undefined;
+  try {
+    if (!perConnection) shared = await openInstance(mo, tap, onError, onProgress);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    io.stderr(`mptcp proxy: ${msg}`);
+    if (mo.json) io.stdout(JSON.stringify({ ok: false, error: msg }));
+    tap?.close();
+    return 1;
+  }
+  if (shared) instances.add(shared);
 
   let listener: TcpListener | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -409,35 +448,48 @@ export async function runProxy(argv: string[], io: RunIo = defaultIo): Promise<n
   process.on("SIGTERM", sigterm);
   let status = 1;
   try {
-    driver.start();
     if (opts.side === "server") {
       const so = mo as ServerOptions;
-      driver.act(() => stack.listen(so.port));
-      io.stderr(`mptcp proxy: MPTCP port ${so.port} (${ports.map((p) => p.label).join(", ")}) -> TCP ${opts.to!.host}:${opts.to!.port}`);
+      shared!.driver.act(() => shared!.stack.listen(so.port));
+      io.stderr(`mptcp proxy: MPTCP port ${so.port} (${shared!.labels}) -> TCP ${opts.to!.host}:${opts.to!.port}`);
     } else {
       const co = mo as ClientOptions;
       const remote: IpAddress = co.remote;
-      listener = await tcpListen(opts.listen!.host, opts.listen!.port, (s) => {
-        if (rejectNew) {
-          s.reset();
-          return;
-        }
-        driver.act((now) => {
+      const carry = (inst: Instance, s: TcpSocket): void => {
+        inst.driver.act((now) => {
           let c: AppConnection;
           try {
-            c = stack.connect(now, remote, co.remotePort);
+            c = inst.stack.connect(now, remote, co.remotePort);
           } catch (e) {
-            // No port left (over UDP: one connection at a time per server).
             io.stderr(`mptcp proxy: ${s.remote}: cannot open an MPTCP connection: ${e instanceof Error ? e.message : String(e)}`);
             s.reset();
             return;
           }
-          const p = new RelayPair(c, s.remote, now, kick);
-          pairs.push(p);
+          const p = new RelayPair(c, s.remote, now, inst.kick);
+          inst.pairs.push(p);
           p.attach(s);
         });
+      };
+      listener = await tcpListen(opts.listen!.host, opts.listen!.port, (s) => {
+        if (rejectNew) return s.reset();
+        if (shared) return carry(shared, s);
+        openInstance(mo, tap, onError, onProgress).then(
+          (inst) => {
+            if (rejectNew) {
+              s.reset();
+              void inst.close();
+              return;
+            }
+            instances.add(inst);
+            carry(inst, s);
+          },
+          (e: unknown) => {
+            io.stderr(`mptcp proxy: ${s.remote}: cannot open the paths: ${e instanceof Error ? e.message : String(e)}`);
+            s.reset();
+          },
+        );
       });
-      io.stderr(`mptcp proxy: TCP ${listener.address}:${listener.port} -> MPTCP ${formatIp(remote)}:${co.remotePort} (${ports.map((p) => p.label).join(", ")})`);
+      io.stderr(`mptcp proxy: TCP ${listener.address}:${listener.port} -> MPTCP ${formatIp(remote)}:${co.remotePort} (${shared ? shared.labels : `${mo.paths.map((p) => p.text).join(", ")}, new UDP sockets per connection`})`);
     }
     const limitS = mo.timeoutS ?? (opts.once ? 60 : 0);
     const timedOut = new Promise<"timeout">((resolve) => {
@@ -446,27 +498,29 @@ export async function runProxy(argv: string[], io: RunIo = defaultIo): Promise<n
     const r = await Promise.race([opts.once ? first : new Promise<never>(() => {}), timedOut, signalled, crashed]);
     rejectNew = true;
     const why = failure ? `internal error: ${String(failure)}` : r === "first" ? "--once: another connection ended first" : r === "timeout" ? `timeout after ${limitS} s` : `stopped by ${r}`;
-    const open = pairs.length;
-    driver.act((now) => {
-      for (const p of pairs.splice(0)) {
-        p.abort(now, why);
-        report(p);
-      }
-    });
+    let open = 0;
+    for (const inst of instances) {
+      open += inst.pairs.length;
+      inst.driver.act((now) => {
+        for (const p of inst.pairs.splice(0)) {
+          p.abort(now, why);
+          report(p);
+        }
+      });
+      inst.driver.flush();
+    }
     // --once: the first connection decides; otherwise (stopped by a signal or --timeout) every
     // connection must have ended in order, none still open, at least one served.
     if (opts.once) status = !failure && r === "first" && firstResult?.ok === true ? 0 : 1;
     else status = !failure && open === 0 && served > 0 && allOk ? 0 : 1;
     if (served === 0 && mo.json) io.stdout(JSON.stringify({ ok: false, error: `no connection (${why})` }));
-    driver.flush();
     await new Promise((res) => setTimeout(res, 20));
   } finally {
     if (timer !== undefined) clearTimeout(timer);
     process.off("SIGINT", sigint);
     process.off("SIGTERM", sigterm);
     await listener?.close();
-    await driver.stop();
-    await opened.close();
+    await Promise.all([...instances].map((i) => i.close()));
     tap?.close();
   }
   if (failure) {

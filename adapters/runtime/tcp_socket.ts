@@ -58,7 +58,13 @@ export interface TcpSocket {
   /** Bytes accepted by write() and not yet handed to the kernel. */
   readonly writeBuffered: number;
   setHandlers(h: TcpSocketHandlers): void;
-  /** Queues bytes; false once writeBuffered reaches the high-water mark (onDrain follows). */
+  /** False once the socket is gone (reset, error, closed), possibly before onClose runs. */
+  readonly writable: boolean;
+  /**
+   * Queues bytes; false once writeBuffered reaches the high-water mark (onDrain follows). On a
+   * socket already gone (not `writable`) the bytes are dropped and false returned: onClose
+   * reports why. Throws InvalidStateError after end().
+   */
   write(bytes: Uint8Array): boolean;
   /** Half-close: a FIN after everything written. */
   end(): void;
@@ -144,8 +150,13 @@ class NetTcpSocket implements TcpSocket {
     this.h = h;
   }
 
+  get writable(): boolean {
+    return !this.s.destroyed && !this.endCalled;
+  }
+
   write(bytes: Uint8Array): boolean {
-    if (this.endCalled || this.s.destroyed) throw new InvalidStateError(this.endCalled ? "write() after end()" : "write() on a closed socket");
+    if (this.endCalled) throw new InvalidStateError("write() after end()");
+    if (this.s.destroyed) return false;
     this.s.write(bytes);
     return this.s.writableLength < this.hwm;
   }
