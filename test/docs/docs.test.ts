@@ -5,9 +5,14 @@
 // - every ```ts run block is also executed, in a child process of the runtime running this test
 //   (node --import tsx, or deno run -A), with a time bound; it must exit 0 (the examples check
 //   their own results with node:assert);
+// - every package entry point the examples import is a package.json export, and tsup builds it
+//   from the source file the examples were checked against;
+// - every name in the reference tables of docs/API.md ("| export |", "| member |", "| field |")
+//   is an export of its section's entry point, or a member of the type its "###" heading names;
 // - every repository path written in backticks (`core/mptcp/handshake.ts`) and every relative
 //   link exists;
 // - every --flag of an `mptcp <command>` line in a ```sh block is one the CLI sources know.
+// Each check is also run on a deliberately broken input first, to show it can fail.
 // Generated files go to test/docs/.generated/ (gitignored), one folder per process.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -176,6 +181,95 @@ test("docs: every package entry point the examples import is exported by package
     if (!src || !new RegExp(`\\b${entry}:\\s*"${src.replace(/[.]/g, "\\.")}"`).test(tsup)) problems.push(`${spec}: tsup.config.ts does not build it from ${src}`);
   }
   assert.deepEqual(problems, []);
+});
+
+/** A reference table's rows: the names in backticks of each row's first cell. */
+export interface RefTable {
+  file: string;
+  line: number;
+  kind: "export" | "member" | "field";
+  /** The entry point of the enclosing "## `mptcp...`" section. */
+  entry: string | undefined;
+  /** The first backticked name of the enclosing "### " heading (for member / field tables). */
+  subject: string | undefined;
+  rows: Array<{ line: number; names: string[] }>;
+}
+
+/** Tables headed "| export |", "| member |" or "| field |", with their section context. */
+export function refTables(file: string, text: string): RefTable[] {
+  const out: RefTable[] = [];
+  const lines = text.split("\n");
+  let entry: string | undefined;
+  let subject: string | undefined;
+  let inFence = false;
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (/^(```|~~~)/.test(l)) inFence = !inFence;
+    if (inFence) continue;
+    const h2 = /^## `(mptcp(?:\/[\w-]+)?)`/.exec(l);
+    if (l.startsWith("## ")) {
+      entry = h2?.[1];
+      subject = undefined;
+    }
+    if (l.startsWith("### ")) subject = /`([A-Za-z_$][\w$]*)`/.exec(l)?.[1];
+    const head = /^\|\s*(export|member|field)\s*\|/.exec(l);
+    if (!head) continue;
+    const t: RefTable = { file, line: i + 1, kind: head[1] as RefTable["kind"], entry, subject, rows: [] };
+    for (i += 2; i < lines.length && lines[i]!.startsWith("|"); i++) {
+      const cell = lines[i]!.split("|")[1] ?? "";
+      const names = [...cell.matchAll(/`([^`]+)`/g)].map((m) => /^(?:new\s+)?([A-Za-z_$][\w$]*)/.exec(m[1]!)?.[1]).filter((n): n is string => n !== undefined);
+      t.rows.push({ line: i + 1, names });
+    }
+    out.push(t);
+  }
+  return out;
+}
+
+/** Names in reference tables that are not exports of their entry point / members of their type. */
+export function unknownNames(tables: RefTable[]): string[] {
+  const entries = Object.keys(PACKAGE_SOURCES).filter((e) => existsSync(join(root, PACKAGE_SOURCES[e]!)));
+  const program = ts.createProgram(entries.map((e) => join(root, PACKAGE_SOURCES[e]!)), compilerOptions());
+  const checker = program.getTypeChecker();
+  const exportsOf = new Map<string, Map<string, ts.Symbol>>();
+  for (const e of entries) {
+    const sf = program.getSourceFile(join(root, PACKAGE_SOURCES[e]!));
+    const mod = sf && checker.getSymbolAtLocation(sf);
+    exportsOf.set(e, new Map((mod ? checker.getExportsOfModule(mod) : []).map((s) => [s.name, s])));
+  }
+  const problems: string[] = [];
+  for (const t of tables) {
+    const exp = t.entry ? exportsOf.get(t.entry) : undefined;
+    if (!exp) {
+      problems.push(`${t.file}:${t.line}: table outside a "## \`mptcp...\`" section (or unknown entry point ${t.entry})`);
+      continue;
+    }
+    let allowed: Set<string>;
+    let what: string;
+    if (t.kind === "export") {
+      allowed = new Set(exp.keys());
+      what = `an export of ${t.entry}`;
+    } else {
+      const sym = t.subject ? exp.get(t.subject) : undefined;
+      if (!sym) {
+        problems.push(`${t.file}:${t.line}: ${t.kind} table under "${t.subject}", which is not an export of ${t.entry}`);
+        continue;
+      }
+      const target = sym.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(sym) : sym;
+      allowed = new Set(checker.getPropertiesOfType(checker.getDeclaredTypeOfSymbol(target)).map((p) => p.name));
+      allowed.add(t.subject!); // the constructor row: `new Endpoint(...)`
+      what = `a member of ${t.subject}`;
+    }
+    for (const r of t.rows) for (const n of r.names) if (!allowed.has(n)) problems.push(`${t.file}:${r.line}: \`${n}\` is not ${what}`);
+  }
+  return problems;
+}
+
+test("docs: every name in an export / member / field table of docs/API.md exists", () => {
+  const probe = refTables("SELFTEST.md", "## `mptcp`: x\n\n### `Endpoint`\n\n| member | what |\n|---|---|\n| `listen(port)` / `noSuchMethod()` | x |\n\n| export | what |\n|---|---|\n| `new Endpoint(...)`, `NoSuchExport` | x |\n");
+  assert.deepEqual(unknownNames(probe), ["SELFTEST.md:7: `noSuchMethod` is not a member of Endpoint", "SELFTEST.md:11: `NoSuchExport` is not an export of mptcp"]);
+  const tables = docFiles().flatMap((f) => refTables(f, readFileSync(join(root, f), "utf8")));
+  assert.ok(tables.length >= 5, `found ${tables.length} reference tables`);
+  assert.deepEqual(unknownNames(tables), []);
 });
 
 /** Backticked tokens that look like repository paths (a top-level folder, then more). */
