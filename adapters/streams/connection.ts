@@ -51,6 +51,13 @@ export interface ConnectionInfo extends MptcpStats {
 }
 
 export type EventType = MptcpEvent["type"];
+
+/**
+ * A ReadableStream of bytes, typed as async-iterable too (`for await (const chunk of
+ * conn.readable)`): Node >= 18 and Deno implement it; TypeScript's DOM lib types it only with
+ * "DOM.AsyncIterable".
+ */
+export type ByteReadable = ReadableStream<Uint8Array> & AsyncIterable<Uint8Array>;
 export type EventListener<T extends EventType> = (event: Extract<MptcpEvent, { type: T }>) => void;
 
 export interface StreamOptions {
@@ -69,7 +76,7 @@ function endpointText(a: IpAddress, port: number): string {
 
 export class StreamConnection {
   /** Received bytes; closes at the peer's DATA_FIN (FIN after fallback), errors on reset. */
-  readonly readable: ReadableStream<Uint8Array>;
+  readonly readable: ByteReadable;
   /** Bytes to send; close() sends DATA_FIN after them, abort() resets the connection. */
   readonly writable: WritableStream<Uint8Array>;
   /** Resolves once the connection is over (never rejects). */
@@ -113,7 +120,7 @@ export class StreamConnection {
         cancel: () => this.cancelRead(),
       },
       { highWaterMark: rhwm, size },
-    );
+    ) as ByteReadable;
     this.writable = new WritableStream<Uint8Array>(
       {
         write: (chunk) => this.write(chunk),

@@ -35,7 +35,7 @@
 export { connect, listen, Listener } from "./stack.ts";
 export type { ConnectOptions, ListenOptions, StackOptions } from "./stack.ts";
 export { ConnectionError, StreamConnection } from "./connection.ts";
-export type { CloseInfo, ConnectionInfo, EventListener, EventType, StreamOptions } from "./connection.ts";
+export type { ByteReadable, CloseInfo, ConnectionInfo, EventListener, EventType, StreamOptions } from "./connection.ts";
 export { MemoryNetwork, parseHostPort } from "./transport.ts";
 export type { MemoryNetworkOptions, TransportOption } from "./transport.ts";
 export { toNodeStream } from "./node.ts";
