@@ -26,6 +26,13 @@ export interface HostTransmit {
 export interface DriverHost {
   handlePacket(now: number, packet: Uint8Array, iface: number): void;
   pollTransmit(now: number): HostTransmit | undefined;
+  /**
+   * Optional: pollTransmit into the caller's buffer (DESIGN.md convention 6), returning the
+   * packet's length and interface. The driver uses it when every port's send() is done with the
+   * bytes when it returns (`sendIsSync`), so one buffer serves every packet: no allocation (and
+   * no garbage) per packet.
+   */
+  pollTransmitInto?(now: number, out: Uint8Array): { length: number; iface: number } | undefined;
   pollTimeout(): number | undefined;
   handleTimeout(now: number): void;
 }
@@ -40,6 +47,11 @@ export interface PacketPort {
   readonly localPort: number | undefined;
   /** Largest IP packet the path carries (a TUN device's MTU), when the port knows it. */
   readonly mtu?: number | undefined;
+  /**
+   * send() has finished with the packet's bytes when it returns (a synchronous write(2), as TUN
+   * does): the driver may then reuse one buffer for every packet.
+   */
+  readonly sendIsSync?: boolean;
   /** Sends one IP packet. Returns false when it was dropped (counted by the port). */
   send(packet: Uint8Array): boolean;
   /** Starts delivering received IP packets. */
@@ -48,7 +60,7 @@ export interface PacketPort {
   close(): Promise<void>;
 }
 
-/** Where the driver copies every packet it moves (a pcap writer). */
+/** Where the driver copies every packet it moves (a pcap writer). It must copy what it keeps. */
 export interface PacketTap {
   record(wallUs: number, packet: Uint8Array, iface: number, dir: "in" | "out"): void;
 }
@@ -88,6 +100,8 @@ export class Driver {
   private running = false;
   private busy = false;
   private readonly pending: Array<{ packet: Uint8Array; iface: number }> = [];
+  /** The one transmit buffer when the host and every port allow it (see pollTransmitInto). */
+  private readonly txBuf: Uint8Array | undefined;
   private readonly s: DriverStats = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0, noPort: 0, sendDropped: 0, timerFires: 0, timerArms: 0 };
 
   constructor(opts: DriverOptions) {
@@ -96,6 +110,7 @@ export class Driver {
     this.clock = opts.clock;
     this.timers = opts.timers;
     this.tap = opts.tap;
+    this.txBuf = opts.host.pollTransmitInto && opts.ports.length > 0 && opts.ports.every((p) => p.sendIsSync === true) ? new Uint8Array(65536 + 256) : undefined;
     this.onError =
       opts.onError ??
       ((e) => {
@@ -179,6 +194,7 @@ export class Driver {
   }
 
   private drain(now: number): void {
+    if (this.txBuf) return this.drainInto(now, this.txBuf);
     let t: HostTransmit | undefined;
     while ((t = this.host.pollTransmit(now)) !== undefined) {
       const port = this.ports[t.iface];
@@ -190,6 +206,22 @@ export class Driver {
       this.s.bytesOut += t.packet.length;
       this.tap?.record(this.clock.wallUs(now), t.packet, t.iface, "out");
       if (!port.send(t.packet)) this.s.sendDropped++;
+    }
+  }
+
+  private drainInto(now: number, buf: Uint8Array): void {
+    let t: { length: number; iface: number } | undefined;
+    while ((t = this.host.pollTransmitInto!(now, buf)) !== undefined) {
+      const port = this.ports[t.iface];
+      if (!port) {
+        this.s.noPort++;
+        continue;
+      }
+      const packet = buf.subarray(0, t.length);
+      this.s.packetsOut++;
+      this.s.bytesOut += t.length;
+      this.tap?.record(this.clock.wallUs(now), packet, t.iface, "out");
+      if (!port.send(packet)) this.s.sendDropped++;
     }
   }
 
@@ -258,6 +290,9 @@ export class LossyPort implements PacketPort {
   }
   get mtu(): number | undefined {
     return this.inner.mtu;
+  }
+  get sendIsSync(): boolean | undefined {
+    return this.inner.sendIsSync;
   }
   send(packet: Uint8Array): boolean {
     if (this.random() < this.rate) {

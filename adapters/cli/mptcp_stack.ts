@@ -155,6 +155,16 @@ export class MptcpStack implements AppStack {
     return p ? { packet: p.packet, iface: p.iface } : undefined;
   }
 
+  pollTransmitInto(now: number, out: Uint8Array): { length: number; iface: number } | undefined {
+    this.t.now = now;
+    let p = this.endpoint.pollTransmitInto(now, out);
+    if (!p && this.onProgress) {
+      this.progress(now);
+      p = this.endpoint.pollTransmitInto(now, out);
+    }
+    return p;
+  }
+
   pollTimeout(): number | undefined {
     return this.endpoint.pollTimeout();
   }

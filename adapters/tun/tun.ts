@@ -185,6 +185,8 @@ export class TunPort implements PacketPort {
   readonly label: string;
   readonly address: IpAddress;
   readonly localPort = undefined;
+  /** write(2) is synchronous: the driver may reuse one transmit buffer. */
+  readonly sendIsSync = true;
   /** The device's MTU when it was opened (the largest packet on its wire), if known. */
   deviceMtu: number | undefined = undefined;
   /** Writes carry a virtio_net_hdr (TunOpenOptions.gso). */
