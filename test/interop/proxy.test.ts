@@ -209,7 +209,9 @@ function jsonLines(text: string): Array<Record<string, unknown>> {
 }
 
 async function stopProxy(p: CliRun): Promise<{ code: number | null; lines: Array<Record<string, unknown>>; stderr: string }> {
-  if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGTERM");
+  // process.kill as test/adapters/udp.test.ts does: under `deno test`, child.kill("SIGTERM") left
+  // the proxies with exit code null (killed) instead of their own status.
+  if (p.child.exitCode === null && p.child.signalCode === null) process.kill(p.child.pid!, "SIGTERM");
   const r = await p.done;
   return { code: r.code, lines: jsonLines(r.stdout), stderr: r.stderr };
 }
