@@ -2,8 +2,9 @@
 // of the tarball into an empty directory (from the npm registry: koffi, @noble/hashes and
 // fast-check), then the installed `mptcp` bin runs an experiment under Node and under Deno, and
 // `mptcp`, `mptcp/adapters`, `mptcp/streams` and `mptcp/testing` load from ESM and CJS (an echo
-// over the streams API's in-process network, a harness run). Bounded in time; the temporary
-// directories are removed even on failure.
+// over the streams API's in-process network, a harness run), and a TypeScript consumer
+// type-checks against the shipped declarations (module node16, ESM and CJS). Bounded in time;
+// the temporary directories are removed even on failure.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -79,6 +80,21 @@ console.log(JSON.stringify({
 }));
 `;
 
+const TYPED = `
+import fc from "fast-check";
+import { MptcpError, emitMptcpOption, parseMptcpOption } from "mptcp";
+import { Simulator, UdpPort } from "mptcp/adapters";
+import { connect, listen, toNodeStream } from "mptcp/streams";
+import type { StreamConnection } from "mptcp/streams";
+import { mptcpOption, opSequence, runOps } from "mptcp/testing";
+import type { HarnessResult, Op } from "mptcp/testing";
+const r: HarnessResult = runOps([] as Op[]);
+const ok: boolean = fc.check(fc.property(mptcpOption, (o) => { const b = new Uint8Array(64); return parseMptcpOption(b, 0, emitMptcpOption(o, b, 0)).ok; })).failed;
+const conn: Promise<StreamConnection> = connect({ transport: { udp: ["127.0.0.1"] }, remote: "127.0.0.1:7000" });
+export { r, ok, conn, MptcpError, Simulator, UdpPort, listen, toNodeStream, opSequence };
+`;
+const DECLARATIONS = ["index", "adapters", "streams", "testing"].flatMap((n) => [`${n}.d.ts`, `${n}.d.cts`]);
+
 test("npm pack + npm install: the bin runs under Node and Deno, every entry point loads from ESM and CJS", { timeout: 120_000 }, () => {
   const tmp = mkdtempSync(join(tmpdir(), "mptcp-pack-"));
   try {
@@ -118,6 +134,17 @@ test("npm pack + npm install: the bin runs under Node and Deno, every entry poin
     assert.deepEqual(JSON.parse(run("node", ["esm.mjs"], app, 30_000)), expect);
     assert.deepEqual(JSON.parse(run("node", ["cjs.cjs"], app, 30_000)), { kernels: true, sharedErrors: true, adapters: true, streams: true, harness: true });
     assert.deepEqual(JSON.parse(run(deno, ["run", "-A", "esm.mjs"], app, 30_000)), expect);
+
+    // Types, as a TypeScript user with module node16 sees them (ESM file and CJS file).
+    if (DECLARATIONS.every((f) => existsSync(join(installed, "dist", f)))) {
+      writeFileSync(join(app, "typed.mts"), TYPED);
+      writeFileSync(join(app, "typed.cts"), TYPED.replace('import fc from "fast-check";', 'import fc = require("fast-check");').replace(/^export .*$/m, ""));
+      const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
+      const opts = ["--noEmit", "--strict", "--module", "node16", "--moduleResolution", "node16", "--target", "es2022", "--types", "node", "--typeRoots", join(root, "node_modules", "@types")];
+      run("node", [tsc, ...opts, "typed.mts", "typed.cts"], app, 60_000);
+    } else {
+      console.log("types not checked: dist/ has no declarations (npm run build makes them)");
+    }
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
