@@ -91,6 +91,7 @@ export class StreamConnection {
   private readWaiter: (() => void) | undefined;
   private writeWaiter: (() => void) | undefined;
   private readCtl!: ReadableStreamDefaultController<Uint8Array>;
+  private writeCtl!: WritableStreamDefaultController;
   private readDone = false;
   private writeDone = false;
   private discard = false;
@@ -123,6 +124,9 @@ export class StreamConnection {
     ) as ByteReadable;
     this.writable = new WritableStream<Uint8Array>(
       {
+        start: (ctl) => {
+          this.writeCtl = ctl;
+        },
         write: (chunk) => this.write(chunk),
         close: () => this.shutdownWrite(),
         abort: () => this.abort(),
@@ -288,6 +292,15 @@ export class StreamConnection {
         else this.readDone = false; // bytes still to pull: pull() closes after them
       } catch {
         // the stream was cancelled or already closed
+      }
+    }
+    // The writable errors at once too (writer.ready / writer.closed reject), not only at the
+    // next write.
+    if (f && !this.writeDone) {
+      try {
+        this.writeCtl.error(f);
+      } catch {
+        // already closed or errored
       }
     }
     this.resolveClosed(f ? { reason: f.reason === "refused" ? "reset" : f.reason, error: f } : { reason: this.core.closedReason ?? "normal" });

@@ -180,7 +180,10 @@ test("streams: abort() on one side errors both streams on the other (MP_FASTCLOS
     assert.ok(err instanceof ConnectionError, `peer's readable: ${String(err)}`);
     assert.equal(err.reason, "fastclose");
     assert.equal((await peer.closed).reason, "fastclose");
-    await assert.rejects(peer.writable.getWriter().write(new Uint8Array(10)), ConnectionError);
+    // The peer's writable errored at once, with no write pending: closed and ready reject.
+    const pw = peer.writable.getWriter();
+    await assert.rejects(pw.closed, (e: unknown) => e instanceof ConnectionError && e.reason === "fastclose");
+    await assert.rejects(pw.write(new Uint8Array(10)), ConnectionError);
     // Our own side: aborted, its streams errored too.
     assert.equal((await conn.closed).reason, "aborted");
     await assert.rejects(conn.readable.getReader().read(), (e: unknown) => e instanceof ConnectionError && e.reason === "aborted");
