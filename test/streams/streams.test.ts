@@ -303,3 +303,77 @@ test("streams: toNodeStream through stream.pipeline (echo server and client as n
     await within(server.close(), 10_000, "listener close");
   }
 });
+
+test("streams: close() with nobody reading discards what arrives and ends normally on both sides", { timeout: 30_000 }, async () => {
+  const net = new MemoryNetwork();
+  const server = await listen({ transport: { ports: [net.port("198.18.0.1")] }, port: 7000 });
+  try {
+    const accepted = server.accept();
+    const conn = await connect({ transport: { ports: [net.port("198.18.0.2")] }, remote: "198.18.0.1:7000" });
+    const peer = (await within(accepted, 10_000, "accept"))!;
+    const w = conn.writable.getWriter();
+    await w.write(patternBytes(300_000));
+    const peerClosed = peer.close(); // never reads: the 300 kB are discarded, DATA_FIN goes out
+    await w.close();
+    const got: Uint8Array[] = [];
+    for await (const ch of conn.readable) got.push(ch);
+    assert.equal(got.length, 0, "the peer sent nothing");
+    assert.equal((await within(peerClosed, 10_000, "peer close")).reason, "normal");
+    assert.equal((await within(conn.closed, 10_000, "close")).reason, "normal");
+    assert.equal(peer.info().bytesRead, 300_000);
+  } finally {
+    await within(server.close(), 10_000, "listener close");
+  }
+});
+
+test("streams: destroying a toNodeStream Duplex mid-transfer aborts the connection; the peer's Duplex errors", { timeout: 30_000 }, async () => {
+  const net = new MemoryNetwork();
+  const server = await listen({ transport: { ports: [net.port("198.18.0.1")] }, port: 7000 });
+  try {
+    const accepted = server.accept();
+    const conn = await connect({ transport: { ports: [net.port("198.18.0.2")] }, remote: "198.18.0.1:7000" });
+    const peer = toNodeStream((await within(accepted, 10_000, "accept"))!);
+    const peerError = new Promise<unknown>((r) => peer.on("error", r));
+    peer.resume();
+    const d = toNodeStream(conn);
+    d.on("error", () => {});
+    d.write(patternBytes(100_000));
+    await sleep(50);
+    d.destroy();
+    const e = await within(peerError, 10_000, "peer error");
+    assert.ok(e instanceof ConnectionError && e.reason === "fastclose", String(e));
+    assert.equal((await conn.closed).reason, "aborted");
+  } finally {
+    await within(server.close(), 10_000, "listener close");
+  }
+});
+
+test("streams: a failing port (driver error) fails the connection's streams instead of hanging", { timeout: 30_000 }, async () => {
+  const net = new MemoryNetwork();
+  const server = await listen({ transport: { ports: [net.port("198.18.0.1")] }, port: 7000 });
+  try {
+    const inner = net.port("198.18.0.2");
+    let broken = false;
+    const port = {
+      label: "breakable",
+      address: inner.address,
+      localPort: inner.localPort,
+      send: (p: Uint8Array): boolean => {
+        if (broken) throw new Error("port broke");
+        return inner.send(p);
+      },
+      start: (d: (p: Uint8Array) => void): void => inner.start(d),
+      close: (): Promise<void> => inner.close(),
+    };
+    const conn = await connect({ transport: { ports: [port] }, remote: "198.18.0.1:7000" });
+    broken = true;
+    const w = conn.writable.getWriter();
+    await w.write(new Uint8Array(5000)).catch(() => {});
+    const end = await within(conn.closed, 10_000, "closed");
+    assert.equal(end.reason, "stopped");
+    assert.match(String(end.error?.message), /internal error: port broke/);
+    await assert.rejects(conn.readable.getReader().read(), ConnectionError);
+  } finally {
+    await within(server.close(), 10_000, "listener close");
+  }
+});
