@@ -667,7 +667,10 @@ export class MptcpConnection implements SubflowOwner {
 
   sfWindow(sf: Subflow): number {
     void sf;
-    return recvWindow(this);
+    // The window a segment is about to carry: read() compares with it to decide on an update.
+    const w = recvWindow(this);
+    this.readAdvertised = w;
+    return w;
   }
 
   sfInspect(sf: Subflow, seg: TcpSegment, st: TcpState): TcpVerdict {

@@ -1531,8 +1531,11 @@ export class TcpConnection {
     if (this.upper?.pullData) {
       const want = Math.min(mss, usable, this.sendQ.free);
       if (want <= 0) this.armPersist(now);
-      // After shutdown() the tail goes into a small window too (as size === avail below).
-      if (want > 0 && (want >= mss || want >= this.maxSndWnd / 2 || this.forceSend || this.finQueued)) {
+      // Sender SWS avoidance holds a small window only while data is in flight (its ACKs will
+      // move the window): with nothing in flight the small segment goes (Linux: Nagle lets it
+      // go), so its ACK brings the receiver's current window even if an update was lost. After
+      // shutdown() the tail goes into a small window too (as size === avail below).
+      if (want > 0 && (want >= mss || want >= this.maxSndWnd / 2 || this.forceSend || this.finQueued || this.sndNxt === this.sndUna)) {
         const got = this.upper.pullData(want);
         if (got && got.data.length > 0) {
           const d = got.data.length > want ? got.data.subarray(0, want) : got.data;

@@ -1,0 +1,86 @@
+// Data-level zero window (RFC 8684 section 3.3.4; Linux keeps probing a closed window): a
+// receiver stops reading until its connection-level window is zero, then reads again; the
+// window update it sends is lost; the sender's probes of the closed window bring the update
+// again and the transfer completes, byte-exact.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { FunctionBox } from "../../adapters/memory/middleboxes.ts";
+import type { MptcpConnection } from "../../core/mptcp/connection.ts";
+import { PORT, clientAddr, scenario, sourceBytes } from "./helpers.ts";
+import type { LinkSpec } from "../../adapters/memory/simulator.ts";
+
+interface Run {
+  got: number;
+  bad: number;
+  dropped: number;
+  doneUs: number;
+  finished: boolean;
+  client: MptcpConnection | undefined;
+}
+
+/** Client uploads `total` bytes; the server reads nothing before `resumeUs`; every server-to-client packet in [resumeUs, resumeUs + dropUs) is lost. */
+function run(o: { paths: LinkSpec[]; total: number; rcvBuf: number; resumeUs: number; dropUs: number; seed?: number; mptcp?: boolean }): Run {
+  const sc = scenario({ paths: o.paths, seed: o.seed ?? 1, serverConfig: { receiveBufferSize: o.rcvBuf, ...(o.mptcp === false ? { mptcp: false } : {}) }, clientConfig: o.mptcp === false ? { mptcp: false } : {} });
+  const data = sourceBytes(o.total);
+  let cc: MptcpConnection | undefined;
+  let srv: MptcpConnection | undefined;
+  let off = 0;
+  let got = 0;
+  let bad = -1;
+  let dropped = 0;
+  // Server side of the server link is B (direction 1: B -> A).
+  sc.serverLink.addMiddlebox(new FunctionBox("drop-window-update", (p, ctx) => {
+    if (ctx.dir === 1 && ctx.now >= o.resumeUs && ctx.now < o.resumeUs + o.dropUs) {
+      dropped++;
+      return [];
+    }
+    return [p];
+  }));
+  const buf = new Uint8Array(65536);
+  sc.client.app = (now) => {
+    if (!cc) return;
+    while (cc.pollEvent() !== undefined);
+    if (cc.state === "ESTABLISHED" && off < data.length) {
+      off += cc.write(now, data.subarray(off));
+      if (off === data.length) cc.shutdown(now);
+    }
+  };
+  sc.server.app = (now) => {
+    srv ??= sc.server.endpoint.pollAccept();
+    if (!srv) return;
+    while (srv.pollEvent() !== undefined);
+    if (now < o.resumeUs) return;
+    let n: number;
+    while ((n = srv.read(now, buf)) > 0) {
+      for (let i = 0; i < n && bad < 0; i++) if (buf[i] !== data[got + i]) bad = got + i;
+      got += n;
+    }
+    if (srv.peerClosed && srv.state === "CLOSE_WAIT") srv.shutdown(now);
+  };
+  sc.sim.at(0, (now) => {
+    cc = sc.client.endpoint.connect(now, sc.serverAddress, PORT, { localAddress: clientAddr(0) });
+  });
+  // The server resumes reading at resumeUs (no packet arrives then: the window is closed).
+  sc.sim.at(o.resumeUs, (now) => {
+    sc.server.app?.(now, sc.server);
+    sc.sim.poke(sc.server);
+  });
+  const finished = sc.sim.runUntilTrue(() => got === o.total && !!srv?.peerClosed, 120_000_000);
+  return { got, bad, dropped, doneUs: sc.sim.now, finished, client: cc };
+}
+
+describe("mptcp data-level zero window", () => {
+  // 90 * 1448: the window closes to exactly 0; 128 KiB: 752 bytes stay open (less than an MSS).
+  for (const [paths, rcvBuf] of [[1, 90 * 1448], [2, 90 * 1448], [1, 128 * 1024], [2, 128 * 1024]] as const) {
+    it(`${paths} subflow(s), ${rcvBuf}-byte buffer: a lost window update after the receiver resumes reading is recovered by probing`, () => {
+      const link = { rateBps: 100e6, delayUs: 5_000 };
+      const r = run({ paths: Array.from({ length: paths }, () => link), total: 2 << 20, rcvBuf, resumeUs: 1_000_000, dropUs: 50_000 });
+      assert.ok(r.dropped > 0, "the window update was dropped");
+      assert.equal(r.bad, -1);
+      assert.equal(r.got, 2 << 20, `received ${r.got}`);
+      assert.ok(r.finished);
+      // Probing backs off from the RTO (about 200 ms here), not the 60 s close timeout.
+      assert.ok(r.doneUs < 10_000_000, `done at ${r.doneUs} µs`);
+    });
+  }
+});
