@@ -4,7 +4,8 @@
 import { Router } from "../../adapters/memory/router.ts";
 import { Simulator } from "../../adapters/memory/simulator.ts";
 import type { LinkSpec } from "../../adapters/memory/simulator.ts";
-import type { Link } from "../../adapters/memory/link.ts";
+import type { Link, LinkEnd } from "../../adapters/memory/link.ts";
+import type { SimHost } from "../../adapters/memory/types.ts";
 import { SimMptcpHost } from "../../adapters/memory/mptcp_host.ts";
 import { SeededRandomSource } from "../../core/crypto/random.ts";
 import type { MptcpConnection } from "../../core/mptcp/connection.ts";
@@ -77,8 +78,15 @@ export function bulkFlows(net: { sim: Simulator; server?: SimMptcpHost }, specs:
       f.conn = s.client.endpoint.connect(now, s.serverAddr ?? SERVER_ADDR, s.port, { localAddress: s.local, ...(s.config ? { config: s.config } : {}) });
     });
   }
+  // A host may be a client and a server at once (a permutation traffic matrix): one app per
+  // role, called in turn.
+  const apps = new Map<SimMptcpHost, Array<(now: number) => void>>();
+  const addApp = (host: SimMptcpHost, app: (now: number) => void): void => {
+    if (!apps.has(host)) apps.set(host, []);
+    apps.get(host)!.push(app);
+  };
   for (const [host, fs] of byClient) {
-    host.app = (now) => {
+    addApp(host, (now) => {
       for (const f of fs) {
         const c = f.conn;
         if (!c) continue;
@@ -91,12 +99,12 @@ export function bulkFlows(net: { sim: Simulator; server?: SimMptcpHost }, specs:
           if (n === 0) break;
         }
       }
-    };
+    });
   }
   const buf = new Uint8Array(1 << 20);
   for (const [srv, byPort] of byServer) {
     const accepted: Array<[MptcpConnection, Flow]> = [];
-    srv.app = (now) => {
+    addApp(srv, (now) => {
       let a: MptcpConnection | undefined;
       while ((a = srv.endpoint.pollAccept()) !== undefined) {
         const f = byPort.get(a.subflows[0]!.localPort);
@@ -115,6 +123,11 @@ export function bulkFlows(net: { sim: Simulator; server?: SimMptcpHost }, specs:
           f.reads?.push([now, n]);
         }
       }
+    });
+  }
+  for (const [host, list] of apps) {
+    host.app = list.length === 1 ? list[0]! : (now) => {
+      for (const app of list) app(now);
     };
   }
   const tick = (now: number): void => {
@@ -224,51 +237,6 @@ export function sharedBottleneck(o: {
   return { sim, client, tcp, server, bottleneck };
 }
 
-/**
- * A two-pod slice of a k=4 fat tree: pod A and pod B each have two edge switches (two hosts
- * each) and two aggregation switches; four core switches, aggregation switch j of each pod
- * uplinks to cores 2j and 2j+1. Every link has the same spec. Upward hops choose among
- * equal-cost uplinks by the routers' seeded 5-tuple hash (ECMP), so flows can collide.
- * Host i of pod A is 198.18.(i+1).1, host i of pod B 198.18.(65+i).1.
- */
-export function fatTreeSlice(o: { link: LinkSpec; seed?: number; config?: Partial<MptcpConfig> }): { sim: Simulator; podA: SimMptcpHost[]; podB: SimMptcpHost[]; addrA: Uint8Array[]; addrB: Uint8Array[]; cores: Router[] } {
-  const seed = o.seed ?? 1;
-  const sim = new Simulator({ seed });
-  const addrA = [0, 1, 2, 3].map((i) => new Uint8Array([198, 18, i + 1, 1]));
-  const addrB = [0, 1, 2, 3].map((i) => new Uint8Array([198, 18, 65 + i, 1]));
-  const mk = (a: Uint8Array, k: number): SimMptcpHost =>
-    new SimMptcpHost({ addresses: [{ address: a, iface: 0, id: 1 }], random: new SeededRandomSource(seed * 31 + k), config: o.config, trustChecksums: true });
-  const podA = addrA.map((a, i) => mk(a, i));
-  const podB = addrB.map((a, i) => mk(a, 10 + i));
-  const cores = [0, 1, 2, 3].map((c) => new Router(`core${c}`, seed, false));
-  // Core c: iface 0 to pod A's aggregation switch c>>1, iface 1 to pod B's.
-  for (const c of cores) c.addRoute("198.18.0.0/18", 0).addRoute("198.18.64.0/18", 1);
-  const pod = (name: string, hosts: SimMptcpHost[], base: number, local: string, remote: string, coreSide: number): void => {
-    const edges = [0, 1].map((e) => new Router(`${name}e${e}`, seed, false));
-    const aggs = [0, 1].map((g) => new Router(`${name}a${g}`, seed, false));
-    edges.forEach((e, ei) => {
-      // Edge: ifaces 0, 1 to its hosts, 2, 3 up to aggregation switches 0, 1.
-      for (let h = 0; h < 2; h++) {
-        const hi = ei * 2 + h;
-        e.addRoute(`198.18.${base + hi}.0/24`, h);
-        sim.connect({ host: hosts[hi]!, iface: 0 }, { host: e, iface: h }, o.link, `${name}h${hi}`);
-      }
-      e.addRoute(remote, [2, 3]);
-      aggs.forEach((g, gi) => sim.connect({ host: e, iface: 2 + gi }, { host: g, iface: ei }, o.link, `${name}e${ei}a${gi}`));
-    });
-    aggs.forEach((g, gi) => {
-      // Aggregation: ifaces 0, 1 down to the edges, 2, 3 up to cores 2gi, 2gi+1.
-      for (let hi = 0; hi < 4; hi++) g.addRoute(`198.18.${base + hi}.0/24`, hi >> 1);
-      g.addRoute(remote, [2, 3]);
-      for (let k = 0; k < 2; k++) sim.connect({ host: g, iface: 2 + k }, { host: cores[2 * gi + k]!, iface: coreSide }, o.link, `${name}a${gi}c${2 * gi + k}`);
-    });
-    void local;
-  };
-  pod("A", podA, 1, "198.18.0.0/18", "198.18.64.0/18", 0);
-  pod("B", podB, 65, "198.18.64.0/18", "198.18.0.0/18", 1);
-  return { sim, podA, podB, addrA, addrB, cores };
-}
-
 /** Prints one result line for humans and for scripts/experiments.mjs (which parses `[exp] {json}`). */
 export function record(r: { exp: number; name: string; goal: string; value: string; pass: boolean; wallMs?: number; detail?: string }): void {
   console.log(`[exp] ${JSON.stringify(r)}`);
@@ -276,3 +244,145 @@ export function record(r: { exp: number; name: string; goal: string; value: stri
 
 /** The path-manager settings of the experiments (up to 8 subflows). */
 export const PM_WIDE = { subflows: 7, addAddrAccepted: 0, addAddrTimeoutUs: 120_000_000, addAddrRetries: 3 } as const;
+
+/**
+ * A whole k-ary fat tree (Al-Fares et al. 2008; k even, 4 <= k <= 16), the topology of Raiciu
+ * et al. (SIGCOMM 2011): k pods of k/2 edge and k/2 aggregation switches, (k/2)^2 core switches,
+ * k^3/4 hosts, every link the same spec (full bisection bandwidth). Host h (pod p, edge e, index
+ * i, h = p k^2/4 + e k/2 + i) is 198.18.(16 p + e).(i + 1). Edge and aggregation switches send
+ * upward traffic over their k/2 uplinks by ECMP (each switch its own seeded 5-tuple hash);
+ * aggregation switch g of every pod connects to cores g k/2 .. g k/2 + k/2 - 1, so two hosts in
+ * different pods have (k/2)^2 shortest paths, two hosts of one pod on different edges k/2, and
+ * two hosts on one edge 1. `links` holds every link (host links are named h<index>, host side a).
+ */
+export function fatTree(o: { k?: number; link: LinkSpec; seed?: number; config?: Partial<MptcpConfig> }): { sim: Simulator; hosts: SimMptcpHost[]; addrs: Uint8Array[]; links: Link[]; switches: Map<string, Router> } {
+  const k = o.k ?? 4;
+  if (!(Number.isInteger(k) && k >= 4 && k <= 16 && k % 2 === 0)) throw new Error(`fatTree: k must be even in 4..16, got ${k}`);
+  const half = k / 2;
+  const seed = o.seed ?? 1;
+  const sim = new Simulator({ seed });
+  const n = (k * k * k) / 4;
+  const where = (h: number): { p: number; e: number; i: number } => ({ p: Math.floor(h / (half * half)), e: Math.floor(h / half) % half, i: h % half });
+  const addrs = Array.from({ length: n }, (_, h) => {
+    const { p, e, i } = where(h);
+    return new Uint8Array([198, 18, 16 * p + e, i + 1]);
+  });
+  const hosts = addrs.map(
+    (a, h) => new SimMptcpHost({ addresses: [{ address: a, iface: 0, id: 1 }], random: new SeededRandomSource(seed * 1031 + h), config: o.config, trustChecksums: true }),
+  );
+  const links: Link[] = [];
+  const switches = new Map<string, Router>();
+  // Core c: iface p to pod p's aggregation switch floor(c / half).
+  const cores = Array.from({ length: half * half }, (_, c) => new Router(`core${c}`, seed, false));
+  for (const c of cores) for (let p = 0; p < k; p++) c.addRoute(`198.18.${16 * p}.0/20`, p);
+  for (let p = 0; p < k; p++) {
+    const edges = Array.from({ length: half }, (_, e) => new Router(`p${p}e${e}`, seed, false));
+    const aggs = Array.from({ length: half }, (_, g) => new Router(`p${p}a${g}`, seed, false));
+    for (const r of [...edges, ...aggs]) switches.set(r.name, r);
+    edges.forEach((e, ei) => {
+      // Edge: ifaces 0 .. half-1 down to its hosts, half .. k-1 up to the aggregation switches.
+      for (let i = 0; i < half; i++) {
+        const h = p * half * half + ei * half + i;
+        e.addRoute(`198.18.${16 * p + ei}.${i + 1}/32`, i);
+        links.push(sim.connect({ host: hosts[h]!, iface: 0 }, { host: e, iface: i }, o.link, `h${h}`));
+      }
+      e.addRoute("198.18.0.0/16", Array.from({ length: half }, (_, g) => half + g));
+      aggs.forEach((g, gi) => links.push(sim.connect({ host: e, iface: half + gi }, { host: g, iface: ei }, o.link, `p${p}e${ei}a${gi}`)));
+    });
+    aggs.forEach((g, gi) => {
+      // Aggregation: ifaces 0 .. half-1 down to the edges, half .. k-1 up to its cores.
+      for (let ei = 0; ei < half; ei++) g.addRoute(`198.18.${16 * p + ei}.0/24`, ei);
+      g.addRoute("198.18.0.0/16", Array.from({ length: half }, (_, j) => half + j));
+      for (let j = 0; j < half; j++) links.push(sim.connect({ host: g, iface: half + j }, { host: cores[gi * half + j]!, iface: p }, o.link, `p${p}a${gi}c${gi * half + j}`));
+    });
+  }
+  for (const c of cores) switches.set(c.name, c);
+  return { sim, hosts, addrs, links, switches };
+}
+
+/** A random permutation of 0..n-1 without fixed points (every host sends to another one), from a seeded stream. */
+export function derangement(n: number, seed: number): number[] {
+  const rng = new SeededRandomSource(seed);
+  for (;;) {
+    const p = Array.from({ length: n }, (_, i) => i);
+    for (let i = n - 1; i > 0; i--) {
+      const j = rng.nextU32() % (i + 1);
+      [p[i], p[j]] = [p[j]!, p[i]!];
+    }
+    if (p.every((v, i) => v !== i)) return p;
+  }
+}
+
+/**
+ * The links a packet crosses from `from` (through its interface 0) to the first non-router host,
+ * as "<link name>.ab" / ".ba", asking every Router on the way for its ECMP choice.
+ */
+export function tracePath(links: readonly Link[], from: SimHost, packet: Uint8Array): string[] {
+  const out = new Map<SimHost, Map<number, { link: Link; dir: 0 | 1 }>>();
+  const side = (h: SimHost, iface: number, link: Link, dir: 0 | 1): void => {
+    if (!out.has(h)) out.set(h, new Map());
+    out.get(h)!.set(iface, { link, dir });
+  };
+  for (const l of links) {
+    side(l.a.host, l.a.iface, l, 0);
+    side(l.b.host, l.b.iface, l, 1);
+  }
+  const path: string[] = [];
+  let host: SimHost = from;
+  let iface: number | undefined = 0;
+  for (let hop = 0; hop < 64; hop++) {
+    const o: { link: Link; dir: 0 | 1 } | undefined = iface === undefined ? undefined : out.get(host)?.get(iface);
+    if (!o) throw new Error(`tracePath: no link from ${path.join(" ")}`);
+    path.push(`${o.link.name}.${o.dir === 0 ? "ab" : "ba"}`);
+    const to: LinkEnd = o.dir === 0 ? o.link.b : o.link.a;
+    if (!(to.host instanceof Router)) return path;
+    host = to.host;
+    iface = to.host.lookup(packet);
+  }
+  throw new Error("tracePath: loop");
+}
+
+/** A minimal IPv4 + TCP header (enough for routing and ECMP hashing) of a segment src:sp -> dst:dp. */
+export function probePacket(src: Uint8Array, dst: Uint8Array, sp: number, dp: number): Uint8Array {
+  const p = new Uint8Array(40);
+  p[0] = 0x45;
+  p[3] = 40;
+  p[8] = 64;
+  p[9] = 6;
+  p.set(src, 12);
+  p.set(dst, 16);
+  p[20] = sp >> 8;
+  p[21] = sp & 0xff;
+  p[22] = dp >> 8;
+  p[23] = dp & 0xff;
+  p[32] = 0x50;
+  return p;
+}
+
+/**
+ * Max-min fair rates of single-path flows over links of capacity 1 (progressive filling): what
+ * TCP flows that share bottlenecks fairly get on fixed (ECMP-hashed) paths.
+ */
+export function maxMinRates(paths: readonly (readonly string[])[]): number[] {
+  const rate = paths.map(() => 0);
+  const frozen = paths.map((p) => p.length === 0);
+  const cap = new Map<string, number>();
+  for (const p of paths) for (const l of p) cap.set(l, 1);
+  while (frozen.some((f) => !f)) {
+    const users = new Map<string, number>();
+    paths.forEach((p, i) => {
+      if (!frozen[i]) for (const l of new Set(p)) users.set(l, (users.get(l) ?? 0) + 1);
+    });
+    let step = Infinity;
+    for (const [l, n] of users) step = Math.min(step, cap.get(l)! / n);
+    paths.forEach((p, i) => {
+      if (frozen[i]) return;
+      rate[i] += step;
+      for (const l of new Set(p)) cap.set(l, cap.get(l)! - step);
+    });
+    paths.forEach((p, i) => {
+      if (!frozen[i] && p.some((l) => cap.get(l)! < 1e-9)) frozen[i] = true;
+    });
+  }
+  return rate;
+}
