@@ -268,6 +268,11 @@ export class RelayPair {
   }
 }
 
+/** "host:port", "[v6]:port". */
+function hostPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
 function summaryLine(r: ProxyResult): string {
   const sf = r.subflows.map((s) => `${s.local} -> ${s.remote}`).join(", ");
   return `proxy: ${r.tcp}: ${r.ok ? "completed" : "FAILED" + (r.error ? ` (${r.error})` : "")}; ${r.mptcp ? "MPTCP" : "TCP"}; ${r.bytesSent} B to MPTCP, ${r.bytesReceived} B from MPTCP in ${r.seconds} s; ${sf}`;
@@ -398,7 +403,7 @@ export async function runProxy(argv: string[], io: RunIo = defaultIo): Promise<n
           c.abort();
           continue;
         }
-        const p = new RelayPair(c, `${opts.to!.host}:${opts.to!.port}`, now, inst.kick);
+        const p = new RelayPair(c, hostPort(opts.to!.host, opts.to!.port), now, inst.kick);
         inst.pairs.push(p);
         tcpConnect(opts.to!.host, opts.to!.port, { timeoutMs: 10_000 }).then(
           (s) => {
@@ -451,7 +456,7 @@ export async function runProxy(argv: string[], io: RunIo = defaultIo): Promise<n
     if (opts.side === "server") {
       const so = mo as ServerOptions;
       shared!.driver.act(() => shared!.stack.listen(so.port));
-      io.stderr(`mptcp proxy: MPTCP port ${so.port} (${shared!.labels}) -> TCP ${opts.to!.host}:${opts.to!.port}`);
+      io.stderr(`mptcp proxy: MPTCP port ${so.port} (${shared!.labels}) -> TCP ${hostPort(opts.to!.host, opts.to!.port)}`);
     } else {
       const co = mo as ClientOptions;
       const remote: IpAddress = co.remote;
@@ -489,7 +494,7 @@ export async function runProxy(argv: string[], io: RunIo = defaultIo): Promise<n
           },
         );
       });
-      io.stderr(`mptcp proxy: TCP ${listener.address}:${listener.port} -> MPTCP ${formatIp(remote)}:${co.remotePort} (${shared ? shared.labels : `${mo.paths.map((p) => p.text).join(", ")}, new UDP sockets per connection`})`);
+      io.stderr(`mptcp proxy: TCP ${hostPort(listener.address, listener.port)} -> MPTCP ${hostPort(formatIp(remote), co.remotePort)} (${shared ? shared.labels : `${mo.paths.map((p) => p.text).join(", ")}, new UDP sockets per connection`})`);
     }
     const limitS = mo.timeoutS ?? (opts.once ? 60 : 0);
     const timedOut = new Promise<"timeout">((resolve) => {
