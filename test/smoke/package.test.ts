@@ -1,16 +1,19 @@
 // The installed package works without the repository: `npm pack` of a fresh build, `npm install`
 // of the tarball into an empty directory (from the npm registry: koffi, @noble/hashes and
 // fast-check), then the installed `mptcp` bin runs an experiment under Node and under Deno, and
+// the bundled adapters work (an MPTCP echo over UDP on loopback between the Node and the Deno
+// bin; the TUN FFI loads, koffi on Node, Deno.dlopen on Deno, and reports a missing device),
 // `mptcp`, `mptcp/adapters`, `mptcp/streams` and `mptcp/testing` load from ESM and CJS (an echo
 // over the streams API's in-process network, a harness run), and a TypeScript consumer
 // type-checks against the shipped declarations (module node16, ESM and CJS). Bounded in time;
 // the temporary directories are removed even on failure.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freeUdpPort } from "../adapters/cli_helpers.ts";
 
 const root = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..", "..");
 const deno = join(root, "node_modules", ".bin", "deno");
@@ -25,7 +28,7 @@ function run(cmd: string, args: string[], cwd: string, timeoutMs: number, env: R
 }
 
 /** The last line of stdout as JSON (the summary of `mptcp sim --json`). */
-function lastJson(out: string): { ok: boolean; bytes: number; subflows: unknown[] } {
+function lastJson(out: string): { ok: boolean; bytes: number; subflows: unknown[]; error?: string } {
   const lines = out.trim().split("\n");
   return JSON.parse(lines[lines.length - 1]!);
 }
@@ -95,7 +98,7 @@ export { r, ok, conn, MptcpError, Simulator, UdpPort, listen, toNodeStream, opSe
 `;
 const DECLARATIONS = ["index", "adapters", "streams", "testing"].flatMap((n) => [`${n}.d.ts`, `${n}.d.cts`]);
 
-test("npm pack + npm install: the bin runs under Node and Deno, every entry point loads from ESM and CJS", { timeout: 120_000 }, () => {
+test("npm pack + npm install: the bin runs under Node and Deno, every entry point loads from ESM and CJS", { timeout: 120_000 }, async () => {
   const tmp = mkdtempSync(join(tmpdir(), "mptcp-pack-"));
   try {
     // A package directory of our own: a fresh JavaScript build (a concurrent `tsup` of another
@@ -126,6 +129,29 @@ test("npm pack + npm install: the bin runs under Node and Deno, every entry poin
     assert.equal(viaNode.subflows.length, 2);
     const viaDeno = lastJson(run(deno, ["run", "-A", join(installed, "bin", "mptcp.mjs"), ...SIM], app, 60_000));
     assert.deepEqual(viaDeno, viaNode, "same seed, same experiment on both runtimes");
+
+    // UDP: a Node server echoes what a Deno client sends (MPTCP, TCP-in-UDP on 127.0.0.1).
+    const port = await freeUdpPort("127.0.0.1");
+    const server = spawn(bin, ["server", "--udp", `127.0.0.1:${port}`, "--port", String(port), "--echo", "--once", "--json", "--timeout", "30"], { cwd: app, stdio: ["ignore", "pipe", "pipe"] });
+    let serverOut = "";
+    server.stdout.on("data", (d) => (serverOut += d));
+    const serverDone = new Promise<number | null>((resolve) => server.on("close", resolve));
+    try {
+      const client = lastJson(run(deno, ["run", "-A", join(installed, "bin", "mptcp.mjs"), "client", "--udp", "127.0.0.1", "--connect", `127.0.0.1:${port}`, "--send", "1M", "--json", "--timeout", "30"], app, 40_000)) as unknown as Record<string, unknown>;
+      assert.equal(client.ok, true, JSON.stringify(client));
+      assert.equal(client.mptcp, true);
+      assert.equal(client.bytesReceived, 1 << 20);
+      assert.equal(client.sha256Received, client.sha256Sent);
+      assert.equal(await serverDone, 0, serverOut);
+    } finally {
+      server.kill();
+    }
+    // TUN: the FFI loads from the bundle and names a missing device (no device is created).
+    for (const [cmd, pre] of [[bin, []], [deno, ["run", "-A", join(installed, "bin", "mptcp.mjs")]]] as const) {
+      const r = spawnSync(cmd, [...pre, "client", "--tun", "h2nodev0=198.18.0.2", "--connect", "198.18.0.1:5000", "--send", "1", "--json"], { cwd: app, encoding: "utf8", timeout: 20_000 });
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.match(lastJson(r.stdout).error ?? "", /h2nodev0 does not exist|\/dev\/net\/tun|permission/i);
+    }
 
     // The entry points.
     const expect = { kernels: true, sharedErrors: true, adapters: true, streams: true, testing: true, harness: true, echo: true };
