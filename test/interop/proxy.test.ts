@@ -22,7 +22,9 @@
 //    Subflows (full mesh as Linux): A0->B0 (initial), A1->B0 (join from A's second path),
 //    A0->B1 (after B's ADD_ADDR). Every device gets a tbf rate limit so a 16 MiB echo lasts a
 //    few seconds; the failure case sets h3a1 down mid-transfer (A's second access path dies, as
-//    a phone losing WiFi): the echo must still complete byte-exact over A0.
+//    a phone losing WiFi): the echo must still complete byte-exact over A0. The first case also
+//    connects the namespace kernel's own MPTCP client, then a plain TCP client, straight to
+//    proxy B (198.18.2.2:5000 over h3b0).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
@@ -363,6 +365,7 @@ test(`proxy over UDP (${runtimeName}): resets cross the pair both ways, a refuse
 // ------------------------------------------------------------- 3. TUN in a network namespace
 
 const PEERS = join(root, "test", "interop", "proxy_peers.py");
+const PY_CLIENT = join(root, "test", "interop", "client.py");
 const skip = interopSkip();
 let nsCounter = 0;
 
@@ -454,7 +457,7 @@ function pyClientResult(stdout: string): { seconds: number; conns: PyConn[] } {
   return lines[lines.length - 1] as unknown as { seconds: number; conns: PyConn[] };
 }
 
-test(`proxy over TUN (${runtimeName}): plain TCP client -> proxy pair over two paths each -> plain TCP server, 16 MiB echo byte-exact, then 8 concurrent connections`, { skip }, async () => {
+test(`proxy over TUN (${runtimeName}): plain TCP client -> proxy pair over two paths each -> plain TCP server, 16 MiB echo byte-exact, then 8 concurrent connections, then the kernel's MPTCP and TCP clients straight to the server side`, { skip }, async () => {
   requireInterop();
   await withTunPair(async (ns, { a, b }) => {
     const n = 16 * 1024 * 1024;
@@ -478,12 +481,24 @@ test(`proxy over TUN (${runtimeName}): plain TCP client -> proxy pair over two p
       assert.equal(c.sha256_in, c.sha256_out, `connection ${i} byte-exact`);
     }
     assert.equal(new Set(r2.conns.map((c) => c.sha256_out)).size, k, "each connection carried its own bytes");
+    // The server-side proxy straight from the namespace's kernel: its MPTCP client
+    // (socket(..., 262)), then a plain TCP client (served through the Endpoint's fallback).
+    for (const mptcp of [true, false]) {
+      const kc = start(ns.wrap(["python3", PY_CLIENT, "--addr", "198.18.2.2", "--port", "5000", "--bytes", String(m), "--timeout", "30", ...(mptcp ? ["--mptcp"] : [])]), { killAfterMs: 40_000 });
+      const kr = jsonLines((await kc.done).stdout).pop();
+      assert.ok(kr, `kernel client (mptcp ${mptcp}): ${kc.stderr()}`);
+      assert.equal(kr.error, undefined, String(kr.error));
+      assert.equal(kr.bytes_in, m);
+      assert.equal(kr.sha256_in, kr.sha256_out, `the kernel's ${mptcp ? "MPTCP" : "TCP"} client got its bytes back`);
+      assert.equal(kr.mptcp, mptcp);
+    }
     const ra = await stopProxy(a);
     const rb = await stopProxy(b);
     assert.equal(ra.code, 0, ra.stderr);
     assert.equal(rb.code, 0, rb.stderr);
     assert.equal(ra.lines.length, 1 + k);
-    assert.equal(rb.lines.length, 1 + k);
+    assert.equal(rb.lines.length, 1 + k + 2);
+    assert.deepEqual(rb.lines.slice(-2).map((l) => [l.ok, l.mptcp]), [[true, true], [true, false]], "the kernel's MPTCP client, then plain TCP (fallback)");
     const subs = ra.lines[0]!.subflows as Array<{ local: string; remote: string; bytesSent: number }>;
     assert.ok(subs.length >= 2 && subs.some((s) => s.local.startsWith("198.18.1.2:") && s.bytesSent > 0), JSON.stringify(subs));
     assert.ok(ra.lines.every((l) => l.ok === true && l.mptcp === true));
@@ -501,6 +516,7 @@ test(`proxy over TUN (${runtimeName}): one of the client-side paths goes down mi
     await c.waitFor(/PROGRESS (4|5|6|7|8|9)\d{6}/, 60_000);
     const before = ns.rxBytes("h3a1");
     assert.ok(before > 100_000, `h3a1 carried ${before} B before the failure`);
+    assert.doesNotMatch(c.stdout(), /"conns"/, "the transfer is still running");
     ns.ip("link", "set", "h3a1", "down");
     const r = pyClientResult((await c.done).stdout);
     const x = r.conns[0]!;
