@@ -165,8 +165,10 @@ test("docs: every ```ts run block runs and exits 0", () => {
   assert.deepEqual(failures, []);
 });
 
-test("docs: every package entry point the examples import is exported by package.json and built from the source checked here", () => {
+test("docs: every package entry point the examples import is exported by package.json (built by tsup from the source checked here) and by deno.json", () => {
   const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { exports: Record<string, unknown> };
+  const deno = JSON.parse(readFileSync(join(root, "deno.json"), "utf8")) as { exports: Record<string, string> | string };
+  const denoExports = typeof deno.exports === "string" ? { ".": deno.exports } : deno.exports;
   const tsup = readFileSync(join(root, "tsup.config.ts"), "utf8");
   const used = new Set<string>();
   for (const b of tsBlocks) for (const m of b.code.matchAll(/(?:from|import)\s*\(?\s*["'](mptcp(?:\/[\w-]+)?)["']/g)) used.add(m[1]!);
@@ -175,6 +177,7 @@ test("docs: every package entry point the examples import is exported by package
   for (const spec of [...used].sort()) {
     const sub = spec === "mptcp" ? "." : `./${spec.slice("mptcp/".length)}`;
     if (!(sub in pkg.exports)) problems.push(`${spec}: not in package.json exports`);
+    if (denoExports[sub] !== `./${PACKAGE_SOURCES[spec]}`) problems.push(`${spec}: deno.json exports ${sub} as ${denoExports[sub]}, not ./${PACKAGE_SOURCES[spec]}`);
     // tsup names each entry after its dist file: index (the core), adapters, streams, testing.
     const entry = spec === "mptcp" ? "index" : spec.slice("mptcp/".length);
     const src = PACKAGE_SOURCES[spec];
@@ -296,6 +299,23 @@ export function missingPaths(file: string, text: string): string[] {
 test("docs: every repository path and relative link in the docs exists", () => {
   assert.deepEqual(missingPaths("SELFTEST.md", "see `core/mptcp/endpoint.ts` and [x](docs/nope.md), `core/nope.ts`"), ["SELFTEST.md: core/nope.ts", "SELFTEST.md: link docs/nope.md"]);
   assert.deepEqual(docFiles().flatMap((f) => missingPaths(f, readFileSync(join(root, f), "utf8"))), []);
+});
+
+test("docs: ARCHITECTURE.md's layering claim holds: core/ imports nothing from adapters/", () => {
+  const bad: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of readdirSync(join(root, d))) {
+      const p = join(d, e);
+      if (statSync(join(root, p)).isDirectory()) walk(p);
+      else if (p.endsWith(".ts")) {
+        readFileSync(join(root, p), "utf8").split("\n").forEach((l, i) => {
+          if (/(?:from|import)\s*\(?\s*["'][^"']*adapters\//.test(l)) bad.push(`${p}:${i + 1}`);
+        });
+      }
+    }
+  };
+  walk("core");
+  assert.deepEqual(bad, []);
 });
 
 /** Sources that define the CLI's flags. */
