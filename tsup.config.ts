@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { defineConfig } from "tsup";
 
@@ -33,8 +33,11 @@ function newestSource(dir: string): number {
   return t;
 }
 
+// `npm run build`, `npm pack`, `npm publish`: a clean dist/ with fresh declarations.
+const release = ["build", "prepack", "prepublishOnly"].includes(process.env.npm_lifecycle_event ?? "");
+
 function declarationsFresh(): boolean {
-  if (["build", "prepack", "prepublishOnly"].includes(process.env.npm_lifecycle_event ?? "")) return false;
+  if (release) return false;
   try {
     let oldest = Infinity;
     for (const name of Object.keys(entry)) {
@@ -53,12 +56,28 @@ const outDir = process.env.MPTCP_DIST_DIR ?? "dist";
 const jsOnly = outDir !== "dist";
 const fresh = jsOnly || declarationsFresh();
 
+// Several test runs may build the same dist/ at once (they share the working tree): outside a
+// release build, files are overwritten in place and what this build did not write (chunks of
+// an older build) is removed after it, so that dist/ never stands empty while another process
+// imports or packs it.
+const started = Date.now();
+async function removeStale(): Promise<void> {
+  for (const f of readdirSync(outDir)) {
+    if (!/\.(c?js|map)$/.test(f)) continue;
+    try {
+      if (statSync(join(outDir, f)).mtimeMs < started - 1000) unlinkSync(join(outDir, f));
+    } catch {
+      // removed by a concurrent build
+    }
+  }
+}
+
 export default defineConfig({
   entry: { ...entry, cli: "bin/cli.ts" },
   format: ["esm", "cjs"],
   dts: fresh ? false : { entry },
-  // Keeps the declarations when they are not rebuilt (tsup keeps them itself when it builds them).
-  clean: fresh && !jsOnly ? ["!**/*.d.{ts,cts,mts}"] : true,
+  clean: release || jsOnly,
+  onSuccess: release || jsOnly ? undefined : removeStale,
   splitting: true,
   sourcemap: true,
   target: "es2022",
