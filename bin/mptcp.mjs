@@ -42,19 +42,25 @@ async function main() {
 /** The CLI modules: the TypeScript sources in a repository checkout, else the bundle. */
 async function loadCli() {
   const env = isDeno ? globalThis.Deno.env.get("MPTCP_CLI") : process.env.MPTCP_CLI;
-  const sources = env !== "dist" && existsSync(new URL("../adapters/cli/main.ts", import.meta.url));
-  if (sources) {
-    if (!isDeno) {
+  const dist = new URL("../dist/cli.js", import.meta.url);
+  let sources = env !== "dist" && existsSync(new URL("../adapters/cli/main.ts", import.meta.url));
+  if (sources && !isDeno) {
+    try {
       const { register } = await import("tsx/esm/api");
       register();
+    } catch (e) {
+      // A checkout without its devDependencies: the bundle, if it was built.
+      if (!existsSync(dist)) throw new Error("mptcp: running from the sources needs tsx (npm install), or run npm run build first", { cause: e });
+      sources = false;
     }
+  }
+  if (sources) {
     return {
       main: () => import("../adapters/cli/main.ts"),
       sim: () => import("../adapters/cli/sim.ts"),
       script: () => import("../adapters/cli/script.ts"),
     };
   }
-  const dist = new URL("../dist/cli.js", import.meta.url);
   if (!existsSync(dist)) throw new Error(`mptcp: ${dist.pathname} is missing (in a repository checkout: npm run build)`);
   const bundle = () => import(dist.href);
   return { main: bundle, sim: bundle, script: bundle };
