@@ -67,7 +67,7 @@ import type {
 
 const OFF = Infinity;
 /** Shared copy-out buffer: what takeData returns is consumed synchronously by the subflow. */
-const SCRATCH = new Uint8Array(65536);
+const SCRATCH: Uint8Array = new Uint8Array(65536);
 
 /** What the Endpoint offers a connection (ports, 4-tuple registration, addresses). */
 export interface EndpointContext {
