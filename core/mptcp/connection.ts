@@ -587,7 +587,9 @@ export class MptcpConnection implements SubflowOwner {
       if (t !== undefined && t < m) m = t;
       if (!sf.initial && !sf.joined && sf.tcp.state !== "CLOSED") {
         m = Math.min(m, sf.joinStartedAt + this.config.joinTimeoutUs);
-        if (sf.active && sf.thirdAckSent) m = Math.min(m, sf.joinAckAt);
+        // The same condition as handleTimeout's: a subflow that left ESTABLISHED (shut down
+        // before the join's fourth ACK came) would otherwise report a past deadline forever.
+        if (sf.active && sf.thirdAckSent && sf.tcp.state === "ESTABLISHED") m = Math.min(m, sf.joinAckAt);
       }
     }
     return m === OFF ? undefined : m;

@@ -145,3 +145,23 @@ test("through any delivery-safe middlebox, on generated link conditions, both di
     { numRuns: 8, seed: Number(process.env.TESTING_SEED ?? 42) },
   );
 });
+
+// Found by the combined property (operation sequences, middleboxes and link conditions over
+// three paths): a client that shut down while its join waited for the fourth ACK reported the
+// join's third-ACK retransmission deadline, which handleTimeout does not serve outside
+// ESTABLISHED, forever in the past (the simulator's guard: "timer fired 10001 times").
+test("regression: a shutdown right after a join does not leave a timer in the past", () => {
+  for (const delay of [5_000, 30_000, 58_000]) {
+    const r = runOps(
+      [
+        { at: 0, op: "close", side: "server" },
+        { at: 100_000, op: "join", path: 1 },
+        { at: 100_000 + delay, op: "close", side: "client" },
+        { at: 2_000_000, op: "read", side: "server", on: true },
+      ],
+      { paths: [{ rateBps: 50e6, delayUs: 6_000 }, { rateBps: 50e6, delayUs: 20_000 }] },
+    );
+    assert.ok(r.intact && r.complete);
+    assert.equal(r.client.stats!.state, "CLOSED");
+  }
+});
