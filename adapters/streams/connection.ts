@@ -263,21 +263,7 @@ export class StreamConnection {
   }
 
   private drainDiscard(now: number): void {
-    while (this.core.readable > 0 && this.readCore(now, this.scratch) > 0);
-  }
-
-  /**
-   * core.read(), plus a window update when the read reopens a (nearly) closed connection-level
-   * window. Workaround: the core sends one only when the window grew past the one it had at its
-   * previous read (readAdvertised), not the one its last ACK carried, so a reader that paused
-   * while the window closed, after an earlier read, left a blocked sender waiting forever.
-   */
-  private readCore(now: number, dst: Uint8Array): number {
-    const c = this.core;
-    const closedBefore = c.config.receiveBufferSize - c.readable < 4 * 1460;
-    const n = c.read(now, dst);
-    if (closedBefore && n > 0) c.pickSignalSubflow()?.tcp.requestAck();
-    return n;
+    while (this.core.readable > 0 && this.core.read(now, this.scratch) > 0);
   }
 
   private finish(): void {
@@ -328,7 +314,7 @@ export class StreamConnection {
         this.inPull = true;
         let n: number;
         try {
-          n = this.host.act((now) => this.readCore(now, buf));
+          n = this.host.act((now) => c.read(now, buf));
         } finally {
           this.inPull = false;
         }
