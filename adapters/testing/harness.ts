@@ -138,7 +138,11 @@ export interface HarnessResult {
   mismatch: { up: number | undefined; down: number | undefined };
   /** Both directions delivered all that was written (read === the other side's written). */
   complete: boolean;
-  /** Both connections exist and neither is CLOSED at the end. */
+  /**
+   * Both connections exist, neither is CLOSED at the end, and each still has a subflow that is
+   * not CLOSED (when every subflow was reset, a connection waits up to closeTimeoutUs for a new
+   * one, as Linux does, and delivers nothing meanwhile).
+   */
   open: boolean;
   /** Operations the connection refused with an MptcpError (API misuse in that state). */
   refused: Array<{ op: Op; error: string }>;
@@ -346,7 +350,7 @@ export function runOps(ops: readonly Op[], o: HarnessOptions = {}): HarnessResul
     intact: sides.client.mismatch === undefined && sides.server.mismatch === undefined,
     mismatch: { up: sides.server.mismatch, down: sides.client.mismatch },
     complete: complete(),
-    open: !!cs && !!ss && cs.state !== "CLOSED" && ss.state !== "CLOSED",
+    open: [cs, ss].every((c) => c !== undefined && c.state !== "CLOSED" && c.stats().subflows.some((f) => f.state !== "CLOSED")),
     refused,
     skipped,
     endUs: sc.sim.now,

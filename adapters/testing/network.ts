@@ -65,10 +65,12 @@ export type MiddleboxSpec =
 export type MiddleboxKind = MiddleboxSpec["kind"];
 
 /**
- * The kinds after which every byte must still arrive exactly once and in order (MPTCP goes on,
- * falls back to TCP, or resets a subflow and goes on). Not in the list: "proxy-ack" (the model
- * acknowledges data it never retransmits, so it needs a lossless path) and "rewrite-payload"
- * (only DSS checksums catch it; without them the changed bytes are delivered, as with TCP).
+ * The kinds after which every byte read is still the right one, and all arrive as long as one
+ * subflow does not cross the box (MPTCP goes on, falls back to TCP, or resets the subflow and
+ * goes on; a box that breaks the mappings of every subflow gets them all reset, RFC 8684 3.7).
+ * Not in the list: "proxy-ack" (the model acknowledges data it never retransmits, so it needs a
+ * lossless path) and "rewrite-payload" (only DSS checksums catch it; without them the changed
+ * bytes are delivered, as with TCP).
  */
 export const DELIVERY_SAFE_MIDDLEBOXES: readonly MiddleboxKind[] = Object.freeze(["strip", "seq-rewrite", "split", "coalesce", "nat"] as const);
 
