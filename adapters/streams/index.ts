@@ -15,8 +15,8 @@
 //   maxSubflows, buffers, pathManager, `mptcp: false` for plain TCP); `backup` marks paths.
 // - connect() owns a private stack (Endpoint + Driver + ports) that stops after the connection
 //   ends; listen() owns one for all accepted connections, stopped by Listener.close() once they
-//   have ended. A client stack over UDP binds one port on every path (TCP-in-UDP), so use one
-//   connect() per connection.
+//   have ended. openClient() keeps one client stack for several connect()s (TUN devices can be
+//   opened once); over UDP its one port per path allows one connection per remote address:port.
 // - StreamConnection: `readable` (ReadableStream<Uint8Array>, closes at the peer's DATA_FIN,
 //   errors with a ConnectionError on reset / MP_FASTCLOSE / timeout / abort), `writable`
 //   (WritableStream<Uint8Array>; close() = DATA_FIN after the data, abort() = reset), `closed`
@@ -32,7 +32,7 @@
 // - Errors that are the network's (refused, reset, timeout) are ConnectionError (a MptcpError,
 //   with `reason`); API misuse throws InvalidArgumentError / InvalidStateError (core/errors.ts).
 // - toNodeStream(conn) (node.ts): a node:stream Duplex over the same connection.
-export { connect, listen, Listener } from "./stack.ts";
+export { connect, listen, Listener, MptcpClient, openClient } from "./stack.ts";
 export type { ConnectOptions, ListenOptions, StackOptions } from "./stack.ts";
 export { ConnectionError, StreamConnection } from "./connection.ts";
 export type { ByteReadable, CloseInfo, ConnectionInfo, EventListener, EventType, StreamOptions } from "./connection.ts";

@@ -78,6 +78,8 @@ class StreamStack implements ConnectionHost {
   /** The owner (connection or listener) is done: stop once no connection is left. */
   private released = false;
   private stopping: Promise<void> | undefined;
+  private resolveStopped!: () => void;
+  private readonly stopped: Promise<void> = new Promise((r) => (this.resolveStopped = r));
   onAccept: ((c: StreamConnection) => void) | undefined;
 
   private constructor(
@@ -158,13 +160,17 @@ class StreamStack implements ConnectionHost {
     const until = Date.now() + LINGER_MS;
     await new Promise((r) => setTimeout(r, 30));
     while (this.mptcp.endpoint.connections.length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
-    await this.driver.stop();
-    await this.transport.release();
+    try {
+      await this.driver.stop();
+      await this.transport.release();
+    } finally {
+      this.resolveStopped();
+    }
   }
 
   /** Resolves once the stack has stopped (after release() and the last connection). */
   get done(): Promise<void> {
-    return this.stopping ?? Promise.resolve();
+    return this.stopped;
   }
 
   /** Stops now: every connection fails with `why` (used on a driver error). */
@@ -180,6 +186,39 @@ class StreamStack implements ConnectionHost {
   }
 }
 
+/** Opens a connection on `stack` and waits for its handshake (see connect()). */
+async function dial(stack: StreamStack, remote: string, signal: AbortSignal | undefined): Promise<StreamConnection> {
+  const r = parseHostPort(remote, "remote");
+  if (r.port === undefined || r.port === 0) throw new InvalidArgumentError(`remote: "${remote}" needs a port`);
+  signal?.throwIfAborted();
+  const first = stack.driver.ports[0]!.address;
+  const conn = stack.act((now) => stack.wrap(stack.mptcp.endpoint.connect(now, r.address, r.port!, { localAddress: first })));
+  const core = conn.core;
+  const settled = (): boolean => core.state !== "SYN_SENT";
+  if (!settled()) {
+    await new Promise<void>((resolve) => {
+      const off = conn.on("*", () => {
+        if (!settled()) return;
+        off();
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      });
+      const onAbort = (): void => {
+        off();
+        conn.abort();
+        resolve();
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+  if (core.state === "CLOSED") {
+    const info = await conn.closed;
+    const why = signal?.aborted ? "aborted" : info.reason;
+    throw new ConnectionError(`connect to ${remote}: ${why === "reset" ? "refused (reset)" : why === "timeout" ? "timed out" : why}`, why === "normal" ? "reset" : why);
+  }
+  return conn;
+}
+
 /**
  * Opens an MPTCP connection to `remote` over `transport` (the first path carries the initial
  * subflow; the others join). Resolves once the handshake completed (MPTCP or fallback to TCP),
@@ -191,40 +230,40 @@ export async function connect(opts: ConnectOptions): Promise<StreamConnection> {
   if (r.port === undefined || r.port === 0) throw new InvalidArgumentError(`remote: "${opts.remote}" needs a port`);
   opts.signal?.throwIfAborted();
   const stack = await StreamStack.open("client", opts, undefined, undefined);
-  let conn: StreamConnection;
-  try {
-    const first = stack.driver.ports[0]!.address;
-    conn = stack.act((now) => stack.wrap(stack.mptcp.endpoint.connect(now, r.address, r.port!, { localAddress: first })));
-  } catch (e) {
-    stack.release();
-    await stack.done;
-    throw e;
-  }
-  stack.release(); // the stack ends with its connection
-  const core = conn.core;
-  const settled = (): boolean => core.state !== "SYN_SENT";
-  if (!settled()) {
-    await new Promise<void>((resolve) => {
-      const off = conn.on("*", () => {
-        if (!settled()) return;
-        off();
-        opts.signal?.removeEventListener("abort", onAbort);
-        resolve();
-      });
-      const onAbort = (): void => {
-        off();
-        conn.abort();
-        resolve();
-      };
-      opts.signal?.addEventListener("abort", onAbort, { once: true });
-    });
-  }
-  if (core.state === "CLOSED") {
-    const info = await conn.closed;
-    const why = opts.signal?.aborted ? "aborted" : info.reason;
-    throw new ConnectionError(`connect to ${opts.remote}: ${why === "reset" ? "refused (reset)" : why === "timeout" ? "timed out" : why}`, why === "normal" ? "reset" : why);
-  }
+  const conn = dial(stack, opts.remote, opts.signal);
+  // The stack ends with its connection (or at once if none was made).
+  stack.release();
   return conn;
+}
+
+/**
+ * Several outgoing connections on one stack (one Endpoint over the same ports): for transports
+ * that cannot be opened twice, like TUN devices. Over UDP every path has the one port of the
+ * client, so two connections to the same remote address and port cannot coexist.
+ */
+export class MptcpClient {
+  private closing = false;
+
+  /** @internal */
+  constructor(private readonly stack: StreamStack) {}
+
+  /** As connect(), on this client's stack. */
+  connect(remote: string, opts: { signal?: AbortSignal } = {}): Promise<StreamConnection> {
+    if (this.closing) return Promise.reject(new InvalidStateError("connect() on a closed MptcpClient"));
+    return dial(this.stack, remote, opts.signal);
+  }
+
+  /** No more connections; resolves once the open ones have ended and the ports are closed. */
+  async close(): Promise<void> {
+    this.closing = true;
+    this.stack.release();
+    await this.stack.done;
+  }
+}
+
+/** Opens the transport for several connect() calls (MptcpClient). */
+export async function openClient(opts: StackOptions): Promise<MptcpClient> {
+  return new MptcpClient(await StreamStack.open("client", opts, undefined, undefined));
 }
 
 /** Accepts MPTCP (and plain TCP, served through fallback) connections. */

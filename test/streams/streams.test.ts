@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { ConnectionError, MemoryNetwork, connect, listen, toNodeStream } from "../../adapters/streams/index.ts";
+import { ConnectionError, MemoryNetwork, connect, listen, openClient, toNodeStream } from "../../adapters/streams/index.ts";
 import type { Listener, MptcpEvent, StreamConnection } from "../../adapters/streams/index.ts";
 import { patternBytes } from "../../adapters/cli/app.ts";
 
@@ -375,5 +375,42 @@ test("streams: a failing port (driver error) fails the connection's streams inst
     await assert.rejects(conn.readable.getReader().read(), ConnectionError);
   } finally {
     await within(server.close(), 10_000, "listener close");
+  }
+});
+
+test("streams: openClient() runs concurrent connections on one stack; close() of client and listener wait for them", { timeout: 30_000 }, async () => {
+  const net = new MemoryNetwork();
+  const server = await listen({ transport: { ports: [net.port("198.18.0.1"), net.port("198.18.1.1")] }, port: 7000 });
+  let accepted = 0;
+  void (async () => {
+    for await (const c of server) {
+      accepted++;
+      c.readable.pipeTo(c.writable).catch(() => {});
+    }
+  })();
+  const client = await openClient({ transport: { ports: [net.port("198.18.0.2"), net.port("198.18.1.2")] } });
+  let clientClosed = false;
+  let serverClosed = false;
+  try {
+    const [a, b] = await Promise.all([client.connect("198.18.0.1:7000"), client.connect("198.18.0.1:7000")]);
+    assert.notEqual(a!.localAddress, b!.localAddress);
+    // Connections not yet taken by accept() when the listener closes are aborted: wait for both.
+    for (let i = 0; accepted < 2 && i < 200; i++) await sleep(10);
+    assert.equal(accepted, 2);
+    const closing = client.close().then(() => (clientClosed = true));
+    const listenerClosing = server.close().then(() => (serverClosed = true));
+    await assert.rejects(client.connect("198.18.0.1:7000"), /closed MptcpClient/);
+    const da = patternBytes(500_000);
+    const db = da.map((x) => x ^ 0x5a);
+    const [ra, rb] = await within(Promise.all([roundTrip(a!, da), roundTrip(b!, db)]), 20_000, "two echoes");
+    assert.equal(sha(ra), sha(da));
+    assert.equal(sha(rb), sha(db));
+    assert.equal(clientClosed, false, "the client stack stays up while its connections run");
+    await within(Promise.all([a!.closed, b!.closed]), 10_000, "closed");
+    await within(closing, 10_000, "client close");
+    await within(listenerClosing, 10_000, "listener close");
+    assert.ok(clientClosed && serverClosed);
+  } finally {
+    await within(Promise.all([client.close(), server.close()]), 10_000, "cleanup");
   }
 });
