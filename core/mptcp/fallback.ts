@@ -18,7 +18,7 @@ export function doFallback(conn: MptcpConnection, reason: FallbackReason): void 
   const live = conn.liveSubflows;
   const sf = live.length === 1 ? live[0]! : conn.subflows[0];
   // Receive side: with only the initial subflow ever, the peer's stream maps 1:1 from its
-  // IDSN + 1 (an explicit infinite mapping from the peer overrides conn).
+  // IDSN + 1 (an explicit infinite mapping from the peer overrides it).
   if (sf && sf.infRel < 0 && conn.subflows.length === 1) {
     sf.infRel = 1;
     sf.infDsn = conn.remoteIdsn + 1n;
@@ -37,6 +37,8 @@ export function doFallback(conn: MptcpConnection, reason: FallbackReason): void 
   }
   conn.push({ type: "fallback", reason });
   if (conn.finQueued) shutdownFallbackSubflows(conn);
+  // The subflow's FIN, taken as a mere subflow close while MPTCP was on, is now the data level's.
+  if (sf && !conn.peerFinDone && sf.tcp.peerFinReceived) finishPeerFinFallback(conn);
 }
 
 /**

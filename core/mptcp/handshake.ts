@@ -44,7 +44,7 @@ export const FALLBACK_TABLE: ReadonlyArray<{ trigger: string; action: string; re
   { trigger: "third ACK without MP_CAPABLE, and no MP_CAPABLE + data either", action: "server continues as plain TCP", reason: "third ACK without MP_CAPABLE" },
   { trigger: "SYN with MP_CAPABLE unanswered twice (mpcSynRetries)", action: "third SYN retry goes without MP_CAPABLE (then the SYN/ACK rule applies)" },
   { trigger: "first data without a DSS mapping, single subflow, 1:1 stream so far", action: "fall back", reason: "data without a DSS mapping" },
-  { trigger: "client: data without any MPTCP option before the server's first DSS", action: "fall back", reason: "no DSS from the server" },
+  { trigger: "client: data or an ACK without any MPTCP option before the server's first DSS (MP_CAPABLE not confirmed)", action: "fall back", reason: "no DSS from the server" },
   { trigger: "no DATA_ACK, the peer's segments carry no MPTCP option (its options are stripped)", action: "fall back instead of re-sending data", reason: "no DATA_ACK from the peer" },
   { trigger: "DSS checksum failure, one subflow", action: "MP_FAIL; the sender answers with the infinite mapping and both continue as TCP", reason: "MP_FAIL: infinite mapping" },
   { trigger: "DSS checksum failure, several subflows", action: "MP_FAIL, and the subflow is reset (MP_TCPRST reason 6)" },

@@ -128,9 +128,14 @@ export function inspectSegment(conn: MptcpConnection, sf: Subflow, seg: TcpSegme
       conn.onSubflowJoined(sf);
     }
   }
-  // ---- client: the first segment after the handshake without any MPTCP option: fallback
-  if (sf.initial && conn.role === "client" && !conn.confirmed && opts.length === 0 && seg.payload.length > 0 && conn.subflows.length === 1) {
-    conn.c.MPCapableFallbackACK++;
+  // ---- client, MPTCP not confirmed yet (no DSS from the server): a segment after the handshake
+  // without any MPTCP option, data or a pure ACK, means options are stripped on the way: fall
+  // back (RFC 8684 3.7; Linux check_fully_established, MPCapableDataFallback). The server puts
+  // a DSS with its DATA_ACK on every segment once it has our keys.
+  // Only an in-sequence segment whose ACK is acceptable counts (Linux: seq == the server's ISN + 1).
+  if (sf.initial && conn.role === "client" && !conn.confirmed && opts.length === 0 && h.flags & TCP_ACK && st !== "SYN_SENT" && conn.subflows.length === 1 &&
+    h.seq === sf.tcp.receiveNext && seqDiff(h.ack, sf.tcp.sendNext) <= 0 && seqDiff(h.ack, sf.tcp.initialSendSeq) > 0) {
+    conn.c.MPCapableDataFallback++;
     doFallback(conn, "no DSS from the server");
     return "accept";
   }
@@ -138,7 +143,7 @@ export function inspectSegment(conn: MptcpConnection, sf: Subflow, seg: TcpSegme
   if (opts.length === 0) {
     sf.noDss++;
     if (seg.payload.length > 0 && conn.confirmed && sf.initial && conn.subflows.length === 1 && fallbackAllowed(conn)) {
-      conn.c.MPCapableFallbackACK++;
+      conn.c.DssFallback++;
       doFallback(conn, "no DSS from the peer");
     }
   } else sf.noDss = 0;

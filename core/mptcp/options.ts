@@ -49,7 +49,7 @@ export function buildOptions(conn: MptcpConnection, sf: Subflow, info: TcpOutgoi
   }
   if (f & TCP_FIN && sf.ackAfterFin) {
     sf.ackAfterFin = false;
-    sf.tcp.requestPureAck(); // after conn FIN (finishClose)
+    sf.tcp.requestPureAck(); // after this FIN (finishClose)
   }
   if (f & TCP_RST) {
     const out: MptcpOption[] = [];

@@ -83,7 +83,7 @@ export function pullData(conn: MptcpConnection, sf: Subflow, maxBytes: number): 
     if (r.len === 0) conn.reinject.shift();
     return meta;
   }
-  // 1b. what the scheduler sends again on conn subflow (redundant scheduling)
+  // 1b. what the scheduler sends again on this subflow (redundant scheduling)
   if (conn.isMptcp && conn.sched.duplicate) {
     const d = conn.sched.duplicate(sf, conn.una, maxBytes);
     if (d) return takeData(conn, sf, d.dsn, d.len);
@@ -114,10 +114,10 @@ export function pullData(conn: MptcpConnection, sf: Subflow, maxBytes: number): 
 
 /**
  * Opportunistic retransmission and penalisation (Raiciu et al., NSDI 2012; the multipath-tcp.org
- * kernel's mptcp_rcv_buf_optimization): the peer's connection-level window is full and conn
+ * kernel's mptcp_rcv_buf_optimization): the peer's connection-level window is full and this
  * subflow has room, so the segment at DATA_ACK (held by a slower subflow) is sent again here,
  * once per subflow and blocking DSN; the slower subflow's window is halved, at most once per RTT
- * of conn subflow, if it is in the open state.
+ * of this subflow, if it is in the open state.
  */
 export function opportunistic(conn: MptcpConnection, sf: Subflow, maxBytes: number): { data: Uint8Array; meta: TxMeta } | undefined {
   const una = conn.una;
@@ -236,7 +236,7 @@ export function onDataRto(conn: MptcpConnection, now: number): void {
     // No DATA_ACK, and the peer's last segments carried no MPTCP option: it fell back (its
     // DSS are stripped on the way). Re-sending data at the data level would duplicate bytes
     // in its 1:1 stream: fall back too.
-    conn.c.MPCapableFallbackACK++;
+    conn.c.DssFallback++;
     doFallback(conn, "no DATA_ACK from the peer");
     return;
   }

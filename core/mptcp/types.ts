@@ -55,6 +55,10 @@ export interface MptcpCounters {
   MPCapableFallbackACK: number;
   MPCapableFallbackSYNACK: number;
   MPCapableSYNTXDrop: number;
+  /** Client: the first segment after the handshake (data or ACK) carried no MPTCP option (Linux check_fully_established). */
+  MPCapableDataFallback: number;
+  /** Fallback because the peer's DSS stopped arriving (no DSS on its data, no DATA_ACK for ours). */
+  DssFallback: number;
   MPJoinSynRx: number;
   MPJoinSynTx: number;
   MPJoinSynAckRx: number;
@@ -101,7 +105,7 @@ export interface MptcpCounters {
 export function emptyCounters(): MptcpCounters {
   return {
     MPCapableSYNRX: 0, MPCapableSYNTX: 0, MPCapableSYNACKRX: 0, MPCapableACKRX: 0, MPCapableFallbackACK: 0, MPCapableFallbackSYNACK: 0,
-    MPCapableSYNTXDrop: 0, MPJoinSynRx: 0, MPJoinSynTx: 0, MPJoinSynAckRx: 0, MPJoinSynAckHMacFailure: 0,
+    MPCapableSYNTXDrop: 0, MPCapableDataFallback: 0, DssFallback: 0, MPJoinSynRx: 0, MPJoinSynTx: 0, MPJoinSynAckRx: 0, MPJoinSynAckHMacFailure: 0,
     MPJoinAckRx: 0, MPJoinAckHMacFailure: 0, MPJoinNoTokenFound: 0, MPJoinRejected: 0, DSSNotMatching: 0, DSSNoMatchTCP: 0,
     InfiniteMapTx: 0, InfiniteMapRx: 0, DataCsumErr: 0, DuplicateData: 0, OFOQueue: 0, AddAddr: 0, AddAddrTx: 0, AddAddrDrop: 0,
     EchoAdd: 0, EchoAddTx: 0, RmAddr: 0, RmAddrTx: 0, RmSubflow: 0, MPPrioTx: 0, MPPrioRx: 0, MPFailTx: 0, MPFailRx: 0,

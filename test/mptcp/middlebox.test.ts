@@ -26,7 +26,7 @@ function run(box: Middlebox | undefined, o: { paths?: number; csum?: boolean; by
 }
 
 describe("mptcp through middleboxes", () => {
-  for (const on of ["syn", "synack", "ack3", "data"] as SegmentClass[]) {
+  for (const on of ["syn", "synack", "ack3", "data", "ack"] as SegmentClass[]) {
     it(`MPTCP options stripped on ${on}: falls back to TCP`, () => {
       const { c, s } = run(new StripOptions({ on: [on] }));
       assert.equal(c.mptcp, false);
@@ -88,13 +88,56 @@ describe("mptcp through middleboxes", () => {
     assert.equal(c.subflows.length, 2);
   });
 
-  it("proxy ACKs (performance-enhancing proxy): option-less ACKs are ignored, MPTCP continues end to end", () => {
+  it("proxy ACKs (performance-enhancing proxy): the client's first data acknowledged without a DSS before the server's DSS: fallback to TCP (as Linux), byte-exact", () => {
     const box = new ProxyAck();
     // The model acknowledges data it never retransmits: give it a lossless path.
     const { c, s } = run(box, { setup: (sc) => sc.paths[0]!.set({ queueBytes: Infinity }) });
     assert.ok(box.acksSent > 0);
-    assert.equal(c.mptcp, true);
-    assert.equal(s.mptcp, true);
+    assert.equal(c.counters.MPCapableDataFallback, 1);
+    assert.equal(c.mptcp, false);
+    assert.equal(s.mptcp, false);
+  });
+
+  it("proxy ACKs after MPTCP is confirmed (server sends first): option-less ACKs are ignored, MPTCP continues end to end", () => {
+    const box = new ProxyAck(1); // acknowledges the server's data only
+    const sc = scenario({ paths: [LINK], seed: 3, clientConfig: { pathManager: PM }, serverConfig: { pathManager: PM } });
+    sc.paths[0]!.set({ queueBytes: Infinity });
+    sc.paths[0]!.addMiddlebox(box);
+    const r = transfer(sc, { up: 0, down: 4 * MiB });
+    assert.ok(r.okB);
+    assert.ok(box.acksSent > 0);
+    assert.equal(r.clientConn!.isMptcp, true);
+    assert.equal(r.serverConn!.isMptcp, true);
+  });
+
+  // RFC 8684 3.7: until the client saw a DSS from the server, MPTCP is not confirmed; a pure ACK
+  // without one means the options are stripped (Linux check_fully_established).
+  for (const dir of [undefined, 1] as const) {
+    it(`MPTCP options stripped on pure ACKs${dir === 1 ? " from the server" : ""}, upload: the client falls back on the first option-less ACK, without a stall`, () => {
+      const go = (strip: boolean) => {
+        const sc = scenario({ paths: [LINK], seed: 3, clientConfig: { pathManager: PM }, serverConfig: { pathManager: PM } });
+        if (strip) sc.paths[0]!.addMiddlebox(new StripOptions({ on: ["ack"], ...(dir !== undefined ? { dir } : {}) }));
+        const r = transfer(sc, { up: 4 * MiB, down: 0 });
+        assert.ok(r.okA && r.finished);
+        return r;
+      };
+      const base = go(false);
+      const r = go(true);
+      const c = r.clientConn!.stats();
+      assert.equal(c.counters.MPCapableDataFallback, 1);
+      assert.ok(r.clientEvents.some((e) => e.type === "fallback" && e.reason === "no DSS from the server"));
+      assert.equal(c.mptcp, false);
+      assert.equal(r.serverConn!.isMptcp, false);
+      // No data-level retransmission timeout on the way: as fast as without the middlebox.
+      assert.ok(r.doneUs <= base.doneUs + 100_000, `${r.doneUs} vs ${base.doneUs} µs`);
+    });
+  }
+
+  it("MPTCP options stripped on pure ACKs, both ways: both fall back and both close (the peer's FIN that came while MPTCP was on counts)", () => {
+    const { r } = run(new StripOptions({ on: ["ack"] }));
+    assert.ok(r.finished);
+    assert.equal(r.clientConn!.peerClosed, true);
+    assert.equal(r.serverConn!.peerClosed, true);
   });
 
   it("checksums on, one subflow: a payload rewrite is caught (MP_FAIL, infinite mapping), no corrupted byte delivered", () => {
