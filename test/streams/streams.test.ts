@@ -53,6 +53,19 @@ async function roundTrip(conn: StreamConnection, data: Uint8Array): Promise<Uint
   return out;
 }
 
+/** A listener on 198.18.0.1:7000 and one connection to it from 198.18.0.2, over a MemoryNetwork. */
+async function withMemoryPair(fn: (conn: StreamConnection, peer: StreamConnection) => Promise<void>): Promise<void> {
+  const net = new MemoryNetwork();
+  const server = await listen({ transport: { ports: [net.port("198.18.0.1")] }, port: 7000 });
+  try {
+    const accepted = server.accept();
+    const conn = await connect({ transport: { ports: [net.port("198.18.0.2")] }, remote: "198.18.0.1:7000" });
+    await fn(conn, (await within(accepted, 10_000, "accept"))!);
+  } finally {
+    await within(server.close(), 10_000, "listener close");
+  }
+}
+
 test("streams: 3 MiB (Deno: 2 MiB) echoed byte-exact over UDP with two subflows (127.0.0.1 + 127.0.0.2)", { timeout: 90_000 }, async () => {
   const server = await listen({ transport: { udp: ["127.0.0.1"] } });
   const serverEvents: MptcpEvent[] = [];
@@ -305,12 +318,7 @@ test("streams: toNodeStream through stream.pipeline (echo server and client as n
 });
 
 test("streams: close() with nobody reading discards what arrives and ends normally on both sides", { timeout: 30_000 }, async () => {
-  const net = new MemoryNetwork();
-  const server = await listen({ transport: { ports: [net.port("198.18.0.1")] }, port: 7000 });
-  try {
-    const accepted = server.accept();
-    const conn = await connect({ transport: { ports: [net.port("198.18.0.2")] }, remote: "198.18.0.1:7000" });
-    const peer = (await within(accepted, 10_000, "accept"))!;
+  await withMemoryPair(async (conn, peer) => {
     const w = conn.writable.getWriter();
     await w.write(patternBytes(300_000));
     const peerClosed = peer.close(); // never reads: the 300 kB are discarded, DATA_FIN goes out
@@ -321,18 +329,12 @@ test("streams: close() with nobody reading discards what arrives and ends normal
     assert.equal((await within(peerClosed, 10_000, "peer close")).reason, "normal");
     assert.equal((await within(conn.closed, 10_000, "close")).reason, "normal");
     assert.equal(peer.info().bytesRead, 300_000);
-  } finally {
-    await within(server.close(), 10_000, "listener close");
-  }
+  });
 });
 
 test("streams: destroying a toNodeStream Duplex mid-transfer aborts the connection; the peer's Duplex errors", { timeout: 30_000 }, async () => {
-  const net = new MemoryNetwork();
-  const server = await listen({ transport: { ports: [net.port("198.18.0.1")] }, port: 7000 });
-  try {
-    const accepted = server.accept();
-    const conn = await connect({ transport: { ports: [net.port("198.18.0.2")] }, remote: "198.18.0.1:7000" });
-    const peer = toNodeStream((await within(accepted, 10_000, "accept"))!);
+  await withMemoryPair(async (conn, peerConn) => {
+    const peer = toNodeStream(peerConn);
     const peerError = new Promise<unknown>((r) => peer.on("error", r));
     peer.resume();
     const d = toNodeStream(conn);
@@ -343,9 +345,7 @@ test("streams: destroying a toNodeStream Duplex mid-transfer aborts the connecti
     const e = await within(peerError, 10_000, "peer error");
     assert.ok(e instanceof ConnectionError && e.reason === "fastclose", String(e));
     assert.equal((await conn.closed).reason, "aborted");
-  } finally {
-    await within(server.close(), 10_000, "listener close");
-  }
+  });
 });
 
 test("streams: a failing port (driver error) fails the connection's streams instead of hanging", { timeout: 30_000 }, async () => {
