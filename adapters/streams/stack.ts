@@ -173,6 +173,11 @@ class StreamStack implements ConnectionHost {
     return this.stopped;
   }
 
+  /** Aborts every open connection (MP_FASTCLOSE / RST). */
+  abortAll(): void {
+    for (const c of [...this.conns]) c.abort();
+  }
+
   /** Stops now: every connection fails with `why` (used on a driver error). */
   async kill(why: ConnectionError): Promise<void> {
     for (const c of [...this.conns]) c.stopped(why);
@@ -253,9 +258,13 @@ export class MptcpClient {
     return dial(this.stack, remote, opts.signal);
   }
 
-  /** No more connections; resolves once the open ones have ended and the ports are closed. */
-  async close(): Promise<void> {
+  /**
+   * No more connections; resolves once the open ones have ended and the ports are closed.
+   * `abort: true` aborts the open ones first.
+   */
+  async close(opts: { abort?: boolean } = {}): Promise<void> {
     this.closing = true;
+    if (opts.abort) this.stack.abortAll();
     this.stack.release();
     await this.stack.done;
   }
@@ -305,9 +314,10 @@ export class Listener implements AsyncIterable<StreamConnection> {
 
   /**
    * Stops accepting (new connections are reset; those not yet accepted are aborted). Resolves
-   * once every accepted connection has ended and the ports are closed.
+   * once every accepted connection has ended and the ports are closed; `abort: true` aborts them.
    */
-  async close(): Promise<void> {
+  async close(opts: { abort?: boolean } = {}): Promise<void> {
+    if (opts.abort) this.stack.abortAll();
     if (!this.closing) {
       this.closing = true;
       for (const w of this.waiters.splice(0)) w(undefined);

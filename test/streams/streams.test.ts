@@ -414,3 +414,14 @@ test("streams: openClient() runs concurrent connections on one stack; close() of
     await within(Promise.all([client.close(), server.close()]), 10_000, "cleanup");
   }
 });
+
+test("streams: Listener.close({ abort: true }) ends the open connections at once", { timeout: 30_000 }, async () => {
+  const net = new MemoryNetwork();
+  const server = await listen({ transport: { ports: [net.port("198.18.0.1")] }, port: 7000 });
+  const accepted = server.accept();
+  const conn = await connect({ transport: { ports: [net.port("198.18.0.2")] }, remote: "198.18.0.1:7000" });
+  const peer = (await within(accepted, 10_000, "accept"))!;
+  await within(server.close({ abort: true }), 10_000, "listener close with abort");
+  assert.equal((await peer.closed).reason, "aborted");
+  assert.equal((await within(conn.closed, 10_000, "client sees the fast close")).reason, "fastclose");
+});
