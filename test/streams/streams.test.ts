@@ -425,3 +425,19 @@ test("streams: Listener.close({ abort: true }) ends the open connections at once
   assert.equal((await peer.closed).reason, "aborted");
   assert.equal((await within(conn.closed, 10_000, "client sees the fast close")).reason, "fastclose");
 });
+
+test("streams: IPv6 over UDP on ::1 (remote given as [::1]:port)", { timeout: 30_000 }, async () => {
+  const server = await listen({ transport: { udp: ["::1"] } });
+  echo(server);
+  try {
+    assert.deepEqual(server.addresses, [`[::1]:${server.port}`]);
+    const conn = await connect({ transport: { udp: ["::1"] }, remote: `[::1]:${server.port}` });
+    assert.equal(conn.remoteAddress, `[::1]:${server.port}`);
+    assert.equal(conn.mptcp, true);
+    const data = patternBytes(256 * 1024);
+    assert.equal(sha(await within(roundTrip(conn, data), 20_000, "echo")), sha(data));
+    assert.equal((await within(conn.closed, 10_000, "closed")).reason, "normal");
+  } finally {
+    await within(server.close(), 10_000, "listener close");
+  }
+});
