@@ -1,8 +1,10 @@
 // The streams API (adapters/streams): connect/listen over UDP on loopback (127.0.0.1 and
-// 127.0.0.2 as two paths) and over the in-process MemoryNetwork, on the runtime running this
+// 127.0.0.2 as two paths; ::1) and over the in-process MemoryNetwork, on the runtime running this
 // file. Byte-exact echo with two subflows, backpressure (a reader that does not read stalls the
 // writer with bounded buffers), abort seen as a stream error on the other side, fallback and
-// subflow events, refused / aborted connects, and toNodeStream through stream.pipeline.
+// subflow events, refused / aborted connects, toNodeStream through stream.pipeline and its
+// destroy, graceful close() without a reader, a driver error, openClient() with concurrent
+// connections, Listener.close() with and without abort. TUN: streams_tun.test.ts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
