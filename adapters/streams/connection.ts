@@ -111,7 +111,8 @@ export class StreamConnection {
     this.closed = new Promise((r) => (this.resolveClosed = r));
     const rhwm = opts.readableHighWaterMark ?? 64 * 1024;
     const whwm = opts.writableHighWaterMark ?? 16 * 1024;
-    const size = (c: Uint8Array): number => c.byteLength;
+    // Queues count bytes (a string written counts its UTF-16 length, close enough for a bound).
+    const size = (c: Uint8Array): number => (c as { byteLength?: number }).byteLength ?? (c as unknown as string).length ?? 1;
     this.readable = new ReadableStream<Uint8Array>(
       {
         start: (ctl) => {
