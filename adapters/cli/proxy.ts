@@ -20,7 +20,12 @@
 //   truncated stream must not look complete); a TCP reset or failure (including a refused
 //   connect to --to) aborts the MPTCP connection (MP_FASTCLOSE).
 // The MPTCP stack, ports, driver, options and JSON summary are those of `mptcp server/client`
-// (main.ts); the stack runs every pair from its onProgress hook with the current time.
+// (main.ts); the stack runs every pair from its onProgress hook with the current time. Over TUN
+// one stack carries every connection; the client side over UDP opens a stack with fresh sockets
+// per connection (TCP-in-UDP: a socket's port is the TCP port of every subflow on its path, and
+// a finished connection keeps its 4-tuples in TIME-WAIT). Not on adapters/streams: its connect()
+// owns a private stack per connection, and a TUN device can be attached by one stack only, so
+// the client side over TUN could not carry concurrent connections through it.
 import process from "node:process";
 import { formatIp } from "../../core/wire/ip.ts";
 import type { IpAddress } from "../../core/wire/types.ts";
