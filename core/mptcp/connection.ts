@@ -76,7 +76,7 @@ export interface EndpointContext {
   register(conn: MptcpConnection, sf: Subflow): void;
   unregister(conn: MptcpConnection, sf: Subflow): void;
   /** Local addresses usable for subflows, with their endpoint ids and flags. */
-  localAddresses(): ReadonlyArray<{ address: IpAddress; id: number; signal: boolean; subflow: boolean; backup: boolean }>;
+  localAddresses(): ReadonlyArray<{ address: IpAddress; id: number; iface?: number; signal: boolean; subflow: boolean; backup: boolean }>;
   tokenInUse(token: number): boolean;
   releaseToken(token: number): void;
 }
@@ -308,6 +308,10 @@ export class MptcpConnection implements SubflowOwner {
           retransSegments: t.retransSegments,
           srttUs: t.srttUs,
           cwnd: t.cwnd,
+          iface: sf.iface,
+          ssthresh: t.ssthresh,
+          inFlight: t.inFlight,
+          rtoUs: t.rtoUs,
         };
       }),
     };
@@ -337,6 +341,7 @@ export class MptcpConnection implements SubflowOwner {
     o: { initial: boolean; active: boolean; localId: number; backup: boolean },
   ): Subflow {
     const sf = new Subflow(this, this.nextSubflowId++, local, lport, remote, rport, { ...o, kernels: this.config.kernels });
+    sf.iface = this.ctx.localAddresses().find((a) => ipEquals(a.address, local))?.iface ?? -1;
     const tcpCfg = { receiveBufferSize: this.config.receiveBufferSize, ...this.config.tcp, ipv6: local.length === 16, ...(this.ccFactory ? { congestion: this.ccFactory } : {}) };
     sf.tcp = new TcpConnection({ localPort: lport, remotePort: rport, random: this.ctx.random, config: tcpCfg, upper: sf });
     this.subflows.push(sf);

@@ -109,6 +109,8 @@ export class Subflow implements TcpUpperLayer, SchedSubflow {
   peerRst: { reason: number; transient: boolean } | undefined;
   closedReason: SubflowCloseReason | undefined;
   dataBytesSent = 0;
+  /** Interface index of the local address (-1 if the endpoint does not know it). */
+  iface = -1;
 
   constructor(
     readonly owner: SubflowOwner,

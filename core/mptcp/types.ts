@@ -254,6 +254,14 @@ export interface SubflowStats {
   retransSegments: number;
   srttUs: number;
   cwnd: number;
+  /** Interface index of the local address (LocalAddressSpec.iface; -1 if unknown). */
+  iface: number;
+  /** Slow-start threshold in bytes (Infinity before the first loss). */
+  ssthresh: number;
+  /** Bytes in flight (sent, not acknowledged, not marked lost). */
+  inFlight: number;
+  /** Current retransmission timeout (µs). */
+  rtoUs: number;
 }
 
 export interface MptcpStats {
