@@ -11,6 +11,7 @@
 //
 // Errors name the cause and the fix: missing /dev/net/tun, a device that does not exist, no
 // permission, a device in use, a device that is not TUN.
+import { setImmediate } from "node:timers";
 import { formatIp, parseIpText } from "../../core/wire/ip.ts";
 import type { IpAddress } from "../../core/wire/types.ts";
 import type { PacketPort } from "../driver.ts";
@@ -62,6 +63,11 @@ export interface TunOpenOptions {
    * The ports then report `mtu` 65535, and the stack builds 64 KiB segments.
    */
   gso?: boolean;
+  /**
+   * After a wake-up that brought packets, keep reading once per event-loop turn for this long
+   * (ms) after the last packet before going back to poll(2) (default 1; 0 = always poll(2)).
+   */
+  busyPollMs?: number;
 }
 
 export interface TunPortStats {
@@ -337,6 +343,7 @@ export class TunGroup {
   private readonly batch: number;
   /** Bytes of virtio_net_hdr before every packet read (0 without GSO). */
   private readonly rxSkip: number;
+  private readonly busyPollMs: number;
   /** poll(2) wake-ups (for the idle-CPU check: it must stay flat while nothing arrives). */
   wakeups = 0;
 
@@ -345,6 +352,7 @@ export class TunGroup {
     opts: TunOpenOptions,
   ) {
     this.rxSkip = opts.gso ? VNET_HDR_SIZE : 0;
+    this.busyPollMs = opts.busyPollMs ?? 1;
     this.buf = new Uint8Array((opts.mtu ?? 65535) + this.rxSkip);
     this.batch = opts.batch ?? 256;
   }
@@ -402,29 +410,53 @@ export class TunGroup {
         await new Promise((res) => setTimeout(res, 10));
         continue;
       }
+      let got = 0;
       for (let i = 0; i < ports.length; i++) {
         const rev = dv.getInt16(i * POLLFD_SIZE + 6, true);
         const p = ports[i]!;
         p.s.wakeups++;
-        if (rev & POLLIN) this.drain(p);
+        if (rev & POLLIN) got += this.drain(p);
         else if (rev & (POLLERR | POLLHUP | POLLNVAL)) p.s.readErrors++;
       }
       if (dv.getInt16(ports.length * POLLFD_SIZE + 6, true) & POLLIN) {
         const junk = new Uint8Array(64);
         while (this.ffi.read(this.wakeR, junk) > 0);
       }
+      if (got > 0 && this.busyPollMs > 0) await this.busyPoll(ports);
       for (const q of ports) if (q.closed) this.closeFd(q);
     }
   }
 
-  private drain(p: TunPort): void {
-    for (let k = 0; k < this.batch && !p.closed; k++) {
+  /**
+   * While packets keep coming, look for more once per event-loop turn (non-blocking reads, after
+   * the timers and I/O of that turn) instead of a poll(2) round trip through the worker thread
+   * for each one; back to poll(2) after `busyPollMs` without a packet (Linux NAPI busy polling
+   * in spirit). An idle stack still sleeps in poll(2): the spin ends within busyPollMs of the
+   * last packet.
+   */
+  private async busyPoll(ports: TunPort[]): Promise<void> {
+    let last = performance.now();
+    while (!this.stopping) {
+      await new Promise<void>((r) => setImmediate(r));
+      if (this.stopping) return;
+      let got = 0;
+      for (const p of ports) if (!p.closed) got += this.drain(p);
+      const t = performance.now();
+      if (got > 0) last = t;
+      else if (t - last > this.busyPollMs || ports.every((p) => p.closed)) return;
+    }
+  }
+
+  /** Reads up to `batch` packets from the port and delivers them; returns how many. */
+  private drain(p: TunPort): number {
+    let k = 0;
+    for (; k < this.batch && !p.closed; k++) {
       const r = this.ffi.read(p.fd, this.buf);
       if (r < 0) {
         if (-r !== ERRNO.EAGAIN && -r !== ERRNO.EINTR) p.s.readErrors++;
-        return;
+        return k;
       }
-      if (r <= this.rxSkip) return;
+      if (r <= this.rxSkip) return k;
       p.s.packetsIn++;
       p.s.bytesIn += r - this.rxSkip;
       // The driver and the host keep packets, so each gets its own copy. No offloads are
@@ -433,6 +465,7 @@ export class TunGroup {
       if (this.rxSkip > 0) raiseSynMss(pkt);
       p.deliverFn?.(pkt);
     }
+    return k;
   }
 
   private wake(): void {
