@@ -41,7 +41,7 @@ import { buildStack, mptcpConfig, openPorts, tcpConfig } from "./main.ts";
 import type { RunIo } from "./main.ts";
 import type { AppConnection, AppStack, StackPath, SubflowSummary } from "./stack.ts";
 
-export const PROXY_USAGE = `usage:
+export const PROXY_USAGE: string = `usage:
   mptcp proxy (--tun DEV=ADDR ... | --udp ADDR:PORT ...) --port PORT --to HOST:PORT [--once] [common]
       server side: accept MPTCP on PORT, relay each connection to the plain TCP server HOST:PORT
   mptcp proxy (--tun DEV=ADDR ... | --udp ADDR ...) --listen-tcp [ADDR:]PORT --connect HOST:PORT [--once] [common]
