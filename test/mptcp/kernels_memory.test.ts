@@ -68,6 +68,12 @@ describe("mptcp data-level kernels", () => {
     assert.equal(cc.state, "CLOSED");
     assert.equal(sc.client.endpoint.connections.length, 0, "forgotten (and disposed)");
     assert.equal(cc.readable, data.length);
+    // The rest of the API still answers after the kernels were freed.
+    assert.equal(cc.stats().bytesRead, 0);
+    assert.equal(cc.unacked, 0);
+    assert.equal(cc.writable, 0);
+    assert.equal(cc.pollTimeout(), undefined);
+    assert.throws(() => cc!.write(sc.sim.now, new Uint8Array(1)), { name: "InvalidStateError" });
     const out = new Uint8Array(data.length + 10);
     let got = 0;
     let n: number;
