@@ -1,10 +1,11 @@
 // The installed package works without the repository: `npm pack` of a fresh build, `npm install`
-// of the tarball into an empty directory (from the npm registry: koffi, @noble/hashes and
-// fast-check), then the installed `mptcp` bin runs an experiment under Node and under Deno, and
-// the bundled adapters work (an MPTCP echo over UDP on loopback between the Node and the Deno
+// of the tarball into an empty directory (from the npm registry: koffi and @noble/hashes, later
+// the optional peer fast-check), then the installed `mptcp` bin runs an experiment under Node
+// and under Deno, the bundled adapters work (an MPTCP echo over UDP on loopback between the Node and the Deno
 // bin; the TUN FFI loads, koffi on Node, Deno.dlopen on Deno, and reports a missing device),
-// `mptcp`, `mptcp/adapters`, `mptcp/streams` and `mptcp/testing` load from ESM and CJS (an echo
-// over the streams API's in-process network, a harness run), and a TypeScript consumer
+// `mptcp`, `mptcp/adapters`, `mptcp/streams` load from ESM and CJS without fast-check and
+// `mptcp/testing` with it (an echo over the streams API's in-process network, a harness run),
+// and a TypeScript consumer
 // type-checks against the shipped declarations (module node16, ESM and CJS). Bounded in time;
 // the temporary directories are removed even on failure.
 import { test } from "node:test";
@@ -37,15 +38,23 @@ const ESM = `
 import * as core from "mptcp";
 import * as adapters from "mptcp/adapters";
 import { connect, listen, MemoryNetwork, toNodeStream, ConnectionError } from "mptcp/streams";
-import { mptcpOption, opSequence, runOps } from "mptcp/testing";
 const out = {};
 out.kernels = core.loadKernels().exports.abiVersion() === 1;
 out.sharedErrors = Object.getPrototypeOf(ConnectionError) === core.MptcpError;
 out.adapters = [adapters.Driver, adapters.UdpPort, adapters.TunGroup, adapters.Simulator, adapters.PcapFileTap].every((f) => typeof f === "function");
 out.streams = [connect, listen, toNodeStream].every((f) => typeof f === "function");
-out.testing = typeof mptcpOption.generate === "function" && typeof opSequence === "function";
-const r = runOps([{ at: 0, op: "write", side: "client", bytes: 200000 }, { at: 0, op: "write", side: "server", bytes: 100000 }], { seed: 2 });
-out.harness = r.intact && r.complete && r.server.read === 200000 && r.client.read === 100000;
+// fast-check is an optional peer dependency: mptcp/testing needs it, nothing else does.
+let testing;
+try {
+  testing = await import("mptcp/testing");
+} catch (e) {
+  out.testingNeedsFastCheck = /fast-check/.test(String(e));
+}
+if (testing) {
+  out.testing = typeof testing.mptcpOption.generate === "function" && typeof testing.opSequence === "function";
+  const r = testing.runOps([{ at: 0, op: "write", side: "client", bytes: 200000 }, { at: 0, op: "write", side: "server", bytes: 100000 }], { seed: 2 });
+  out.harness = r.intact && r.complete && r.server.read === 200000 && r.client.read === 100000;
+}
 // Echo of 100 kB over the streams API on its in-process network.
 const net = new MemoryNetwork();
 const server = await listen({ transport: { ports: [net.port("198.18.0.1")] }, port: 7000 });
@@ -72,15 +81,23 @@ const CJS = `
 const core = require("mptcp");
 const adapters = require("mptcp/adapters");
 const streams = require("mptcp/streams");
-const testing = require("mptcp/testing");
-const r = testing.runOps([{ at: 0, op: "write", side: "client", bytes: 50000 }], { seed: 1 });
-console.log(JSON.stringify({
+const out = {
   kernels: core.loadKernels().exports.abiVersion() === 1,
   sharedErrors: Object.getPrototypeOf(streams.ConnectionError) === core.MptcpError,
   adapters: typeof adapters.Simulator === "function" && typeof adapters.UdpPort === "function",
   streams: [streams.connect, streams.listen, streams.toNodeStream].every((f) => typeof f === "function"),
-  harness: r.intact && r.complete && r.server.read === 50000,
-}));
+};
+let testing;
+try {
+  testing = require("mptcp/testing");
+} catch (e) {
+  out.testingNeedsFastCheck = /fast-check/.test(String(e));
+}
+if (testing) {
+  const r = testing.runOps([{ at: 0, op: "write", side: "client", bytes: 50000 }], { seed: 1 });
+  out.harness = r.intact && r.complete && r.server.read === 50000;
+}
+console.log(JSON.stringify(out));
 `;
 
 const TYPED = `
@@ -116,7 +133,7 @@ test("npm pack + npm install: the bin runs under Node and Deno, every entry poin
     const app = join(tmp, "app");
     mkdirSync(app);
     writeFileSync(join(app, "package.json"), JSON.stringify({ name: "mptcp-smoke-app", private: true, version: "1.0.0" }));
-    run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", join(tmp, tgz), "fast-check@4"], app, 60_000);
+    run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", join(tmp, tgz)], app, 60_000);
     const installed = join(app, "node_modules", "mptcp");
     assert.ok(!existsSync(join(installed, "adapters")), "the package ships no TypeScript sources: the bin must use dist/cli.js");
 
@@ -153,12 +170,16 @@ test("npm pack + npm install: the bin runs under Node and Deno, every entry poin
       assert.match(lastJson(r.stdout).error ?? "", /h2nodev0 does not exist|\/dev\/net\/tun|permission/i);
     }
 
-    // The entry points.
-    const expect = { kernels: true, sharedErrors: true, adapters: true, streams: true, testing: true, harness: true, echo: true };
+    // The entry points, first without the optional fast-check (only mptcp/testing needs it).
     writeFileSync(join(app, "esm.mjs"), ESM);
     writeFileSync(join(app, "cjs.cjs"), CJS);
+    const base = { kernels: true, sharedErrors: true, adapters: true, streams: true };
+    assert.deepEqual(JSON.parse(run("node", ["esm.mjs"], app, 30_000)), { ...base, testingNeedsFastCheck: true, echo: true });
+    assert.deepEqual(JSON.parse(run("node", ["cjs.cjs"], app, 30_000)), { ...base, testingNeedsFastCheck: true });
+    run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "fast-check@4"], app, 60_000);
+    const expect = { ...base, testing: true, harness: true, echo: true };
     assert.deepEqual(JSON.parse(run("node", ["esm.mjs"], app, 30_000)), expect);
-    assert.deepEqual(JSON.parse(run("node", ["cjs.cjs"], app, 30_000)), { kernels: true, sharedErrors: true, adapters: true, streams: true, harness: true });
+    assert.deepEqual(JSON.parse(run("node", ["cjs.cjs"], app, 30_000)), { ...base, harness: true });
     assert.deepEqual(JSON.parse(run(deno, ["run", "-A", "esm.mjs"], app, 30_000)), expect);
 
     // Types, as a TypeScript user with module node16 sees them (ESM file and CJS file).
