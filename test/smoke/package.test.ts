@@ -1,13 +1,13 @@
 // The installed package works without the repository: `npm pack` of a fresh build, `npm install`
 // of the tarball into an empty directory (from the npm registry: koffi and @noble/hashes, later
-// the optional peer fast-check), then the installed `mptcp` bin runs an experiment under Node
-// and under Deno, the bundled adapters work (an MPTCP echo over UDP on loopback between the Node and the Deno
-// bin; the TUN FFI loads, koffi on Node, Deno.dlopen on Deno, and reports a missing device),
-// `mptcp`, `mptcp/adapters`, `mptcp/streams` load from ESM and CJS without fast-check and
-// `mptcp/testing` with it (an echo over the streams API's in-process network, a harness run),
-// and a TypeScript consumer
-// type-checks against the shipped declarations (module node16, ESM and CJS). Bounded in time;
-// the temporary directories are removed even on failure.
+// the optional peer fast-check). Then: the installed `mptcp` bin runs an experiment under Node
+// and under Deno; the bundled adapters work (an MPTCP echo over UDP on loopback between the
+// Node bin and the Deno bin; the TUN FFI, koffi on Node and Deno.dlopen on Deno, loads and
+// names a missing device); `mptcp`, `mptcp/adapters` and `mptcp/streams` load from ESM and CJS
+// without fast-check (an echo over the streams API's in-process network) and `mptcp/testing`
+// with it (a harness run); a TypeScript consumer type-checks against the shipped declarations
+// (module node16, ESM and CJS). Bounded in time; the temporary directories are removed even on
+// failure.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
