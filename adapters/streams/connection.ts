@@ -98,6 +98,8 @@ export class StreamConnection {
   private failure: ConnectionError | undefined;
   private over = false;
   private inPull = false;
+  /** Bytes taken from a connection that closed before they were read. */
+  private readonly tail: Uint8Array[] = [];
   private resolveClosed!: (c: CloseInfo) => void;
   private readonly scratch = new Uint8Array(READ_CHUNK);
 
@@ -276,7 +278,13 @@ export class StreamConnection {
       try {
         if (f) this.readCtl.error(f);
         else if (this.core.readable === 0 && !this.inPull) this.readCtl.close();
-        else this.readDone = false; // bytes still to pull: pull() closes after them
+        else {
+          // Closed with bytes not yet read (the core may report CLOSED once both DATA_FINs are
+          // acknowledged): take them now, since the Endpoint frees a forgotten connection's
+          // buffers; pull() hands them out, then closes.
+          this.readDone = false;
+          this.saveTail();
+        }
       } catch {
         // the stream was cancelled or already closed
       }
@@ -294,6 +302,16 @@ export class StreamConnection {
     this.host.finished(this);
   }
 
+  private saveTail(): void {
+    const c = this.core;
+    while (c.readable > 0) {
+      const b = new Uint8Array(Math.min(c.readable, READ_CHUNK));
+      const n = this.host.act((now) => c.read(now, b));
+      if (n === 0) break;
+      this.tail.push(n === b.length ? b : b.subarray(0, n));
+    }
+  }
+
   private waitRead(): Promise<void> {
     return new Promise((r) => (this.readWaiter = r));
   }
@@ -304,6 +322,12 @@ export class StreamConnection {
 
   private async pull(ctl: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
     for (;;) {
+      const t = this.tail.shift();
+      if (t) {
+        ctl.enqueue(t);
+        if (this.tail.length === 0 && this.core.readable === 0) this.closeRead(ctl);
+        return;
+      }
       if (this.failure) throw this.failure;
       const c = this.core;
       const avail = c.readable;
@@ -321,7 +345,7 @@ export class StreamConnection {
         }
         if (this.failure) throw this.failure;
         if (n > 0) ctl.enqueue(n === want ? buf : buf.subarray(0, n));
-        if (c.readable === 0 && (c.peerClosed || this.over)) this.closeRead(ctl);
+        if (c.readable === 0 && this.tail.length === 0 && (c.peerClosed || this.over)) this.closeRead(ctl);
         return;
       }
       if (c.peerClosed || this.over) return this.closeRead(ctl);

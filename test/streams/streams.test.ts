@@ -444,6 +444,35 @@ test("streams: IPv6 over UDP on ::1 (remote given as [::1]:port)", { timeout: 30
   }
 });
 
+test("streams: bytes the reader has not taken when the connection closes are still delivered after the Endpoint forgot it", { timeout: 30_000 }, async () => {
+  const net = new MemoryNetwork();
+  const server = await listen({ transport: { ports: [net.port("198.18.0.1")] }, port: 7000 });
+  try {
+    const accepted = server.accept();
+    // A short TIME-WAIT: the client's Endpoint forgets the closed connection (and frees its
+    // WASM buffers) soon after the close.
+    const conn = await connect({ transport: { ports: [net.port("198.18.0.2")] }, remote: "198.18.0.1:7000", config: { tcp: { timeWaitUs: 50_000 } } });
+    const peer = (await within(accepted, 10_000, "accept"))!;
+    await conn.writable.close();
+    const data = patternBytes(1 << 20);
+    const w = peer.writable.getWriter();
+    await w.write(data);
+    await w.close();
+    assert.equal((await within(conn.closed, 10_000, "closed")).reason, "normal");
+    await sleep(300);
+    const h = createHash("sha256");
+    let n = 0;
+    for await (const ch of conn.readable) {
+      h.update(ch);
+      n += ch.length;
+    }
+    assert.equal(n, data.length);
+    assert.equal(h.digest("hex"), sha(data));
+  } finally {
+    await within(server.close(), 10_000, "listener close");
+  }
+});
+
 // Core bug (reported): a fallen-back connection in CLOSE_WAIT that writes more than one window
 // and then shuts down sends its FIN after the first flight (10 segments) and closes: the peer
 // sees a clean end of stream after 14,480 of 1,048,576 bytes. With MPTCP (no fallback) every
