@@ -144,7 +144,8 @@ class StreamStack implements ConnectionHost {
       if (this.onAccept) this.onAccept(c);
       else c.abort();
     }
-    for (const c of [...this.conns]) c.service();
+    // A Set may lose its current element while iterated (a connection that ends here).
+    for (const c of this.conns) c.service();
   }
 
   private maybeStop(): void {
