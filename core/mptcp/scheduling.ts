@@ -9,7 +9,7 @@
 import type { SchedConnection } from "../scheduler/index.ts";
 import type { MptcpConnection } from "./connection.ts";
 
-/** The scheduler's view of the connection (BLEST, ECF): the peer's connection-level window and unsent bytes. */
+/** The scheduler's view of the connection (BLEST, ECF): the peer's connection-level window, unsent bytes and the time. */
 export function schedConnectionView(conn: MptcpConnection): SchedConnection {
   return {
     get sendWindowFree(): number {
@@ -20,6 +20,9 @@ export function schedConnectionView(conn: MptcpConnection): SchedConnection {
     },
     get unsentBytes(): number {
       return Number(conn.sndEnd - conn.sndNxt);
+    },
+    get nowUs(): number {
+      return conn.curNow;
     },
   };
 }
