@@ -5,7 +5,9 @@
 //
 //   npm run bench -- kernel                 (root and /dev/net/tun; else the kernel and TUN
 //                                            workloads print a "skipped" line with the reason)
-//   KERNEL_BENCH_RUNS=5 KERNEL_BENCH_MIB=256 KERNEL_BENCH_DENO=1 npm run bench -- kernel
+//   KERNEL_BENCH_RUNS=5 KERNEL_BENCH_MIB=256 KERNEL_BENCH_DENO=0 npm run bench -- kernel
+//   (defaults: 5 runs, 256 MiB; our client under Node and, when node_modules/.bin/deno exists,
+//   under Deno; MPTCP_CLI=dist makes the Node client run the bundle, after npm run build)
 //
 // Workloads (two subflows everywhere, one bulk upload per run, median and MAD over the runs):
 //   kernel veth MTU 1500 (baseline)   two namespaces joined by two veth pairs; `ip mptcp limits`
@@ -384,7 +386,9 @@ export async function run(print: (line: string) => void = console.log): Promise<
       const k64 = await kernelVeth(65535, "v6");
       cleanup();
       emit(line("kernel veth MTU 65535", k64, base));
-      const runtimes: Array<"node" | "deno"> = process.env.KERNEL_BENCH_DENO === "1" ? ["node", "deno"] : ["node"];
+      // Deno too when its binary is installed (the deno devDependency), unless KERNEL_BENCH_DENO=0.
+      const denoOk = process.env.KERNEL_BENCH_DENO !== "0" && existsSync(join(root, "node_modules", ".bin", "deno"));
+      const runtimes: Array<"node" | "deno"> = denoOk ? ["node", "deno"] : ["node"];
       for (const rt of runtimes) {
         for (const [mtu, gso] of [
           [1500, false],
