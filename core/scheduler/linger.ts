@@ -5,8 +5,8 @@
 //    pacing rate, the "linger time" queued / avg_pacing_rate (after BLEST); if that subflow has
 //    no send-buffer room, send nothing now (its queue drains first anyway);
 //  - give it a burst of min(64 KiB, window end - snd_nxt) (MPTCP_SEND_BURST_SIZE, bounded by the
-//    peer's connection-level window and by its send-buffer room), and choose again only when the
-//    burst is used up;
+//    peer's connection-level window and by its send-buffer room): that data is the subflow's,
+//    whatever the linger times do meanwhile; then choose again;
 //  - after each choice, avg_pacing_rate = (avg * queued + pacing_rate * burst) / (queued + burst).
 //
 // Linux pushes the burst into the chosen subflow's send queue at once; here the subflows pull
@@ -15,8 +15,9 @@
 // and its room, until it has pulled them. A subflow asking for data with nothing assigned runs
 // Linux's push loop (choose, reserve a burst, choose again) until it stops (nothing left within
 // the window, or the chosen subflow has no room), and may send if a burst fell to it: the
-// subflows fill and drain their queues in parallel, as Linux's do. The byte ranges are not bound to a subflow
-// (data sequence numbers are taken when a subflow pulls), so no reservation can strand data.
+// subflows fill and drain their queues in parallel, as Linux's do. The byte ranges are not
+// bound to a subflow (data sequence numbers are taken when a subflow pulls), and reservations of
+// a subflow that leaves its tier are dropped, so no reservation strands data.
 //
 // Send-buffer room: Linux grows a subflow's send buffer to 2 * max(cwnd, 10) * per_mss bytes of
 // buffer memory (tcp_sndbuf_expand), per_mss = roundup_pow_of_two(mss + MAX_TCP_HEADER +
