@@ -873,7 +873,10 @@ export class MptcpConnection implements SubflowOwner {
     }
     if (!this.isMptcp && this.st !== "CLOSED" && this.finQueued && this.peerFinDone) {
       const sf = this.subflows[0];
-      if (sf && (sf.tcp.state === "CLOSED" || sf.tcp.state === "TIME_WAIT" || sf.tcp.state === "LAST_ACK")) this.closeConn("normal");
+      // LAST_ACK comes with shutdown() in CLOSE_WAIT, before the bytes are pulled: the data
+      // level is done only once every byte was acknowledged (only the FIN may be outstanding).
+      const ts = sf?.tcp.state;
+      if (ts === "CLOSED" || ts === "TIME_WAIT" || (ts === "LAST_ACK" && this.sendBuf.buffered === 0)) this.closeConn("normal");
     }
   }
 

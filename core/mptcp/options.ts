@@ -15,9 +15,25 @@ import { mpCapableFlags } from "./handshake.ts";
 import { recvNext } from "./receive.ts";
 import type { Subflow, TxMeta } from "./subflow.ts";
 
+/**
+ * Option bytes (4-aligned) that buildOptions needs on a segment: reserved before SACK blocks,
+ * and, for data, taken out of the payload by TCP before the payload is pulled (so the answer
+ * depends on `length > 0` only, never on the length: the mapping covers the payload). For data,
+ * the DSS with the DATA_ACK at its current width, a 64-bit DSN, SSN, length and the checksum
+ * when in use, as Linux's mptcp_established_options_dss sizes it for tcp_current_mss (26 or 28
+ * with a 64-bit DATA_ACK, 22 or 24 with a 32-bit one, so 28 or 24); the MP_CAPABLE of the first
+ * data (22 or 24) and the infinite mapping are shorter.
+ */
 export function optionSpace(conn: MptcpConnection, sf: Subflow, flags: number, length: number): number {
-  if (!conn.isMptcp || flags & TCP_SYN) return 0;
-  if (length > 0) return 28; // DSS: 4 + DATA_ACK(8) + DSN(8) + SSN(4) + length(2) [+ checksum(2)], 4-aligned
+  if (flags & TCP_SYN || !conn.mp) return 0;
+  if (length > 0) {
+    const map = 4 + 8 + 4 + 2 + (conn.csum ? 2 : 0);
+    // After a fallback only the infinite mapping (not yet sent) goes on new data, without DATA_ACK.
+    if (conn.fellBack) return conn.infPending ? (map + 3) & ~3 : 0;
+    const ack = conn.recvBuf || conn.remoteKey !== undefined ? (conn.ack64 ? 8 : 4) : 0;
+    return (map + ack + 3) & ~3;
+  }
+  if (!conn.isMptcp) return 0;
   if (sf.initial && conn.role === "client" && !sf.thirdAckSent) return 20;
   if (!sf.initial && !sf.joined && sf.active) return 24;
   return 12;
@@ -79,8 +95,14 @@ export function buildOptions(conn: MptcpConnection, sf: Subflow, info: TcpOutgoi
   // Client: the third ACK repeats both keys; the first data segment until confirmed too.
   if (sf.initial && conn.role === "client" && conn.remoteKey !== undefined) {
     // Until the server's first DSS confirms MPTCP, every pure ACK repeats both keys (the
-    // third ACK is not reliable; Linux does the same until fully established).
-    if (!conn.confirmed && info.length === 0) {
+    // third ACK is not reliable; Linux does the same until fully established), except, after
+    // the third ACK, one that carries our DATA_FIN: "DATA_FIN and TCP shutdown take precedence"
+    // (Linux mptcp_established_options_mp). Without that, a client that shut down before the
+    // server sent anything never sent its DATA_FIN. A server that lost the third ACK cannot take
+    // that DSS (no keys; Linux falls back there): every other DATA_FIN retransmission repeats
+    // the keys instead, and the DATA_FIN after it is accepted.
+    const finFirst = conn.finSent && !conn.finAcked && sf.thirdAckSent && conn.finBackoff % 2 === 0;
+    if (!conn.confirmed && info.length === 0 && !finFirst) {
       sf.thirdAckSent = true;
       return [{ type: "mp_capable", version: 1, flags: mpcFlags(conn), senderKey: conn.localKey, receiverKey: conn.remoteKey }];
     }
