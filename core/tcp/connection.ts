@@ -1521,7 +1521,7 @@ export class TcpConnection {
     if (!(this.st === "ESTABLISHED" || this.st === "CLOSE_WAIT" || this.st === "FIN_WAIT_1" || this.st === "LAST_ACK" || this.st === "CLOSING")) return undefined;
     if (this.finSent) return undefined;
     const usable = this.usableWindow();
-    const mss = this.sndMss;
+    const mss = this.sndMss - this.dataOptionExcess();
     let payload: Uint8Array | undefined;
     let meta: unknown;
     // Driven by pullData: the FIN goes only once the upper layer has finished (shutdown()) AND a
@@ -1613,6 +1613,24 @@ export class TcpConnection {
     }
   }
 
+  /**
+   * Option bytes of the next new data segment beyond those the send MSS already leaves room for
+   * (the timestamp option): SACK blocks and the upper layer's options (MPTCP's DSS). They come
+   * out of the payload so that every segment fits the path MTU (RFC 9293 section 3.7.1; Linux
+   * tcp_current_mss with tcp_established_options). Laid out as build() does: timestamp, the
+   * upper layer's reservation, then as many SACK blocks as fit in the rest.
+   */
+  private dataOptionExcess(): number {
+    const ts = this.tsOk ? 12 : 0;
+    const reserve = this.upper?.optionSpace ? this.upper.optionSpace(TCP_ACK, this.sndMss) : 0;
+    let used = ts + reserve;
+    if (this.sackOk) {
+      const blocks = Math.min(Math.floor((40 - used - 4) / 8), (this.dsack ? 1 : 0) + this.sackRanges.length);
+      if (blocks > 0) used += 4 + 8 * blocks;
+    }
+    return Math.min(40, used) - ts;
+  }
+
   private armPersist(now: number): void {
     if (this.sndNxt === this.sndUna && this.timers[TcpTimer.Persist] === OFF) {
       this.setTimer(TcpTimer.Persist, now + Math.max(this.rtt.rtoUs, this.config.minRtoUs));
@@ -1648,6 +1666,12 @@ export class TcpConnection {
     const options: TcpOptions = { mptcp: [] };
     let used = 0;
     let window = 0;
+    // Option space: 40 bytes, and no more than the payload leaves of the send MSS plus the
+    // timestamp option it already excludes, so that a segment never exceeds the path MTU. New
+    // data was sized for its options (dataOptionExcess); a retransmission sized under other
+    // options (fewer SACK blocks, a 32-bit DATA_ACK) carries fewer SACK blocks or MPTCP options
+    // instead of a bigger packet.
+    const space = syn || !payload ? 40 : Math.min(40, Math.max(this.tsOk ? 12 : 0, this.sndMss + (this.tsOk ? 12 : 0) - payload.length));
     if (syn) {
       options.mss = this.advMss;
       used += 4;
@@ -1678,7 +1702,7 @@ export class TcpConnection {
         this.rcvAdv = seqAdd(this.rcvNxt, window * 2 ** this.rcvWscale);
         if (this.sackOk && !(flags & TCP_RST)) {
           const reserve = this.upper?.optionSpace ? this.upper.optionSpace(flags, payload?.length ?? 0) : 0;
-          const maxBlocks = Math.floor((40 - used - reserve - 4) / 8);
+          const maxBlocks = Math.floor((space - used - reserve - 4) / 8);
           const blocks: SackBlock[] = [];
           if (this.dsack && maxBlocks > 0) {
             blocks.push(this.dsack);
@@ -1701,7 +1725,7 @@ export class TcpConnection {
     }
     const len = payload?.length ?? 0;
     if (this.upper?.outgoingOptions && (!(flags & TCP_RST && !(flags & TCP_ACK) && !syn) || this.rstUpper)) {
-      const mp = this.upper.outgoingOptions({ flags, seq, length: len, meta, retransmission: retrans }, 40 - used);
+      const mp = this.upper.outgoingOptions({ flags, seq, length: len, meta, retransmission: retrans }, space - used);
       if (mp) options.mptcp = mp;
     }
     if (flags & TCP_ACK) {

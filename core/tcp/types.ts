@@ -156,7 +156,10 @@ export interface TcpUpperLayer {
   acked?(meta: unknown): void;
   /**
    * (a') Option bytes the upper layer will need on an outgoing segment (flags, payload length),
-   * reserved before SACK blocks are added (Linux computes the MPTCP option size first).
+   * reserved before SACK blocks are added (Linux computes the MPTCP option size first). Also
+   * asked, with the send MSS as the length, before new data is pulled: that segment's payload
+   * is reduced by it (and by its SACK blocks) so that it fits the path MTU (Linux
+   * tcp_current_mss). For data the answer may depend on `length > 0` only, not on the length.
    */
   optionSpace?(flags: number, length: number): number;
 }

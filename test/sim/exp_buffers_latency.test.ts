@@ -41,7 +41,7 @@ describe("experiment 2: 10 Mbit/s + 5 Mbit/s, 10 ms and 60 ms RTT (LIA)", () => 
     assert.ok(big.split[1]! > 0.2 * (big.split[0]! + big.split[1]!), "the slow path carries its share");
   });
 
-  for (const kb of [64, 128, 256, 512]) {
+  for (const kb of [48, 64, 128, 256, 512]) {
     it(`${kb} KiB receive buffer: with opportunistic retransmission and penalisation never below 0.8x the fast path alone`, () => {
       const t0 = wallMs();
       if (fastAlone === 0) fastAlone = run([FAST], BIG).bps;
@@ -56,10 +56,11 @@ describe("experiment 2: 10 Mbit/s + 5 Mbit/s, 10 ms and 60 ms RTT (LIA)", () => 
       record({ exp: 2, name: `${kb} KiB receive buffer, opportunistic retransmission + penalisation`, goal: ">= 0.8x fast path alone", value: `${r1.toFixed(2)}x with, ${r0.toFixed(2)}x without (${mbit(withOr.bps)} / ${mbit(without.bps)} Mbit/s)`, pass: r1 >= 0.8, wallMs: wall, detail: `${c.OpportunisticRetrans} opp. retransmissions, ${c.Penalisations} penalisations` });
       assert.ok(r1 >= 0.8, `${r1.toFixed(2)}x the fast path`);
       assert.equal(without.conn.counters.OpportunisticRetrans, 0, "off by default");
-      if (kb === 64) {
-        assert.ok(c.OpportunisticRetrans > 0 && c.Penalisations > 0, "the mechanism acted");
-        assert.ok(withOr.bps > without.bps, "and it helped at 64 KiB");
-      }
+      if (kb <= 64) assert.ok(c.OpportunisticRetrans > 0 && c.Penalisations > 0, "the mechanism acted");
+      // It helps where the slow path holds the window: at 48 KiB (0.64x the fast path alone
+      // without it). 64 KiB sits near that edge: 0.75x without while MPTCP segments were 28
+      // bytes over the MSS (a dip: 62 and 66 KiB gave 1.08x and 1.11x), 1.17x once they fit.
+      if (kb === 48) assert.ok(withOr.bps > without.bps, "and it helped at 48 KiB");
     });
   }
 });
