@@ -276,11 +276,27 @@ export class TunPort implements PacketPort {
           b[6] = ipHl & 0xff;
           b[7] = ipHl >> 8;
           b[8] = 16; // offsetof(struct tcphdr, check)
+          // Partial checksum (virtio): the field holds the pseudo-header sum, which the kernel
+          // completes per segment if it cuts the packet (a forwarded one); delivered locally,
+          // a partial checksum is trusted as is.
+          const ck = VNET_HDR_SIZE + ipHl + 16;
+          const ph = pseudoHeaderSum(packet, v === 4, packet.length - ipHl);
+          b[ck] = ph >> 8;
+          b[ck + 1] = ph & 0xff;
         }
       }
     }
     return b.subarray(0, n);
   }
+}
+
+/** The folded (not inverted) TCP pseudo-header sum of an IPv4/IPv6 packet for `tcpLen` bytes. */
+function pseudoHeaderSum(p: Uint8Array, v4: boolean, tcpLen: number): number {
+  let sum = 6 + (tcpLen & 0xffff) + (tcpLen >>> 16);
+  const [from, to] = v4 ? [12, 20] : [8, 40];
+  for (let i = from; i < to; i += 2) sum += (p[i]! << 8) | p[i + 1]!;
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return sum;
 }
 
 /**
