@@ -79,24 +79,15 @@ export async function openPorts(o: CommonOptions): Promise<{ ports: PacketPort[]
 /** Largest MSS the TCP engine takes (65535 - 40). */
 const MAX_MSS = 65495;
 /**
- * Option bytes a data segment may carry beyond the timestamp (which the engine already takes off
- * the MSS): MPTCP's DSS needs up to 28. The engine sizes payloads by the MSS alone, so an MPTCP
- * stack announces and uses mtu - 40 - 28 to keep every packet within the device's MTU (Linux
- * likewise takes the DSS off mss_now; a 64 KiB-MTU TUN device would otherwise get 65559-byte
- * packets, which IPv4 cannot carry).
- */
-const MPTCP_OPTION_RESERVE = 28;
-
-/**
  * TCP settings from the options; `mtu` is the smallest MTU of the paths when the ports know it
  * (TUN devices): the MSS we announce and send follows it, so a TUN device with a large MTU
  * (ip link set tun0 mtu 65535) carries segments of up to 64 KiB, as the kernel does on it.
  */
-export function tcpConfig(o: CommonOptions, mtu?: number, reserve = 0): Partial<TcpConfig> {
+export function tcpConfig(o: CommonOptions, mtu?: number): Partial<TcpConfig> {
   const c: Partial<TcpConfig> = {};
   if (mtu !== undefined && mtu >= 576) {
     c.mtu = mtu;
-    c.mss = Math.min(MAX_MSS, mtu - 40 - reserve);
+    c.mss = Math.min(MAX_MSS, mtu - 40);
   }
   if (o.cc) {
     const name = o.cc.toLowerCase() as CongestionAlgorithm;
@@ -107,7 +98,7 @@ export function tcpConfig(o: CommonOptions, mtu?: number, reserve = 0): Partial<
 }
 
 export function mptcpConfig(o: CommonOptions, mtu?: number): Partial<MptcpConfig> {
-  const tcp = tcpConfig(o, mtu, MPTCP_OPTION_RESERVE);
+  const tcp = tcpConfig(o, mtu);
   const c: Partial<MptcpConfig> = { checksum: o.checksum, tcp };
   const cc = o.cc?.toLowerCase();
   if (cc === "lia" || cc === "olia" || cc === "balia") {

@@ -473,11 +473,10 @@ test("streams: bytes the reader has not taken when the connection closes are sti
   }
 });
 
-// Core bug (reported): a fallen-back connection in CLOSE_WAIT that writes more than one window
-// and then shuts down sends its FIN after the first flight (10 segments) and closes: the peer
-// sees a clean end of stream after 14,480 of 1,048,576 bytes. With MPTCP (no fallback) every
-// byte arrives. Reproduced on the bare Endpoints too (no streams layer involved).
-test("known bug: fallback, the peer half-closed first, then 1 MiB and our FIN: the peer must get every byte", { todo: "fallback shutdown in CLOSE_WAIT truncates the stream (core/mptcp)", timeout: 30_000 }, async () => {
+// Regression (fixed in core/mptcp 3076184): a fallen-back connection in CLOSE_WAIT that wrote
+// more than one window and then shut down sent its FIN after the first flight and closed: the
+// peer saw a clean end of stream after 14,480 of 1,048,576 bytes.
+test("fallback, the peer half-closed first, then 1 MiB and our FIN: the peer gets every byte", { timeout: 30_000 }, async () => {
   const net = new MemoryNetwork();
   const server = await listen({ transport: { ports: [net.port("198.18.0.1")] }, port: 7000, config: { mptcp: false } });
   try {
