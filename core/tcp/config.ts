@@ -25,6 +25,7 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   keepaliveProbes: 9,
   userTimeoutUs: 0,
   synRetries: 6,
+  synLinearTimeouts: 4,
   retries: 15,
   noDelay: false,
   rack: true,

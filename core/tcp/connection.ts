@@ -626,12 +626,15 @@ export class TcpConnection {
 
   private onRto(now: number): void {
     if (this.st === "SYN_SENT" || this.st === "SYN_RECEIVED") {
-      if (this.synRetrans >= this.config.synRetries) {
+      // Linux 6.18 tcp_write_timeout / tcp_retransmit_timer: an active open's first
+      // tcp_syn_linear_timeouts retransmissions keep the initial RTO, and add to the budget.
+      const linear = this.st === "SYN_SENT" ? this.config.synLinearTimeouts : 0;
+      if (this.synRetrans >= this.config.synRetries + linear) {
         this.closeWith("timeout");
         return;
       }
       this.synRetrans++;
-      this.rtt.backOff();
+      if (this.synRetrans > linear) this.rtt.backOff();
       this.synPending = true;
       this.s.retransSegments++;
       this.setTimer(TcpTimer.Rto, now + this.rtt.rtoUs);

@@ -84,8 +84,17 @@ export interface TcpConfig {
   keepaliveProbes: number;
   /** RFC 5482 / RFC 9293 user timeout: unacknowledged data older than this aborts (0 = off). */
   userTimeoutUs: number;
-  /** SYN (or SYN/ACK) retransmissions before giving up (Linux tcp_syn_retries = 6). */
+  /**
+   * SYN (or SYN/ACK) retransmissions before giving up (Linux tcp_syn_retries = 6). An active
+   * open adds `synLinearTimeouts` to it (Linux tcp_write_timeout since 6.7).
+   */
   synRetries: number;
+  /**
+   * Retransmissions of an active open's SYN that keep the initial RTO instead of doubling it
+   * (Linux tcp_syn_linear_timeouts = 4: SYNs at 0, 1, 2, 3, 4, 5, 7, 11, ... s); 0 = RFC 6298
+   * exponential backoff from the first. The passive side's SYN/ACK always backs off.
+   */
+  synLinearTimeouts: number;
   /** Data retransmissions (RTO expiries in a row) before giving up (Linux tcp_retries2 = 15). */
   retries: number;
   /** Disable Nagle's algorithm. */

@@ -4,6 +4,7 @@ import { TcpConnection, TcpTimer } from "../../core/tcp/connection.ts";
 import { InvalidStateError } from "../../core/errors.ts";
 import { TCP_ACK, TCP_RST, TCP_SYN } from "../../core/wire/types.ts";
 import type { TcpSegment } from "../../core/wire/types.ts";
+import type { TcpConfig } from "../../core/tcp/types.ts";
 import { concat, copySeg, equalBytes, Pair, Prng, randomBytes, transfer } from "./helpers.ts";
 
 function closedReason(p: Pair, side: "a" | "b"): string | undefined {
@@ -203,20 +204,33 @@ describe("tcp state machine", () => {
     assert.equal(c.stats().challengeAcks, 1);
   });
 
-  it("SYN retransmission with exponential backoff, then timeout", () => {
-    const c = new TcpConnection({ localPort: 1, remotePort: 2, random: new Prng(1), config: { synRetries: 3 } });
+  function synTimes(config: Partial<TcpConfig>): { times: number[]; closedAt: number; c: TcpConnection } {
+    const c = new TcpConnection({ localPort: 1, remotePort: 2, random: new Prng(1), config });
     c.connect(0);
     const times: number[] = [];
     let now = 0;
-    for (let i = 0; i < 10 && c.state !== "CLOSED"; i++) {
+    for (let i = 0; i < 20 && c.state !== "CLOSED"; i++) {
       while (c.pollTransmit(now)) times.push(now);
       const t = c.pollTimeout();
       if (t === undefined) break;
       now = t;
       c.handleTimeout(now);
     }
+    return { times, closedAt: now, c };
+  }
+
+  it("SYN retransmission with exponential backoff, then timeout", () => {
+    const { times, closedAt, c } = synTimes({ synRetries: 3, synLinearTimeouts: 0 });
     assert.deepEqual(times, [0, 1_000_000, 3_000_000, 7_000_000]);
+    assert.equal(closedAt, 15_000_000);
     assert.equal(c.state, "CLOSED");
+    assert.equal(c.closedReason, "timeout");
+  });
+
+  it("SYN retransmission: linear timeouts first (Linux 6.18 tcp_syn_linear_timeouts = 4), then exponential", () => {
+    const { times, closedAt, c } = synTimes({});
+    assert.deepEqual(times.map((t) => t / 1e6), [0, 1, 2, 3, 4, 5, 7, 11, 19, 35, 67]);
+    assert.equal(closedAt, 131_000_000);
     assert.equal(c.closedReason, "timeout");
   });
 
