@@ -11,7 +11,7 @@ import { MPC_FLAG_A, MPC_FLAG_C, MPRST_FLAG_T, TCP_ACK, TCP_FIN, TCP_RST, TCP_SY
 import type { AddAddr, Dss, MptcpOption, TcpSegment } from "../wire/types.ts";
 import type { MptcpConnection } from "./connection.ts";
 import { rel, unwrapDsn as unwrap, wireDsn as wire } from "./dss.ts";
-import { doFallback, fallbackAllowed } from "./fallback.ts";
+import { agreesWithFallback, doFallback, fallbackAllowed, fatalReset } from "./fallback.ts";
 import { acceptableMpCapable, findMpCapable } from "./handshake.ts";
 import { recvNext } from "./receive.ts";
 import { onDataAck } from "./send.ts";
@@ -78,8 +78,24 @@ export function inspectSegment(conn: MptcpConnection, sf: Subflow, seg: TcpSegme
   }
   if (conn.fellBack) {
     // Fallen back: only mappings still matter (the peer's infinite mapping, and the DSS of
-    // segments it sent before falling back).
-    for (const o of opts) if (o.type === "dss" && o.mapping) onOption(conn, sf, seg, { type: "dss", dataFin: false, mapping: o.mapping });
+    // segments it sent before falling back). One that contradicts the 1:1 map we read the
+    // subflow with (the peer is still in MPTCP and sent bytes at other subflow offsets) means
+    // bytes we cannot place: reset before any of them is delivered.
+    for (const o of opts) {
+      if (o.type !== "dss" || !o.mapping) continue;
+      const m = o.mapping;
+      const len = o.dataFin && m.length > 0 ? m.length - 1 : m.length;
+      // (Without the peer's key, e.g. after a lost third ACK, its DSNs cannot be compared.)
+      if (conn.remoteKey !== undefined && !(o.dataFin && m.ssn === 0 && m.length === 1)) {
+        const dsn = m.dsn64 ? m.dsn : expandSeq64(Number(m.dsn & 0xffffffffn), recvNext(conn));
+        const at = m.length === 0 && m.ssn === 0 ? rel(sf, h.seq) : m.ssn;
+        if ((len > 0 || m.length === 0) && !agreesWithFallback(sf, at, dsn, len)) {
+          fatalReset(conn);
+          return "reset";
+        }
+      }
+      onOption(conn, sf, seg, { type: "dss", dataFin: false, mapping: m });
+    }
     return "accept";
   }
   // ---- server: the third ACK (MP_CAPABLE with both keys), or MP_CAPABLE + data
@@ -133,7 +149,7 @@ export function inspectSegment(conn: MptcpConnection, sf: Subflow, seg: TcpSegme
   // back (RFC 8684 3.7; Linux check_fully_established, MPCapableDataFallback). The server puts
   // a DSS with its DATA_ACK on every segment once it has our keys.
   // Only an in-sequence segment whose ACK is acceptable counts (Linux: seq == the server's ISN + 1).
-  if (sf.initial && conn.role === "client" && !conn.confirmed && opts.length === 0 && h.flags & TCP_ACK && st !== "SYN_SENT" && conn.subflows.length === 1 &&
+  if (sf.initial && conn.role === "client" && !conn.confirmed && opts.length === 0 && h.flags & TCP_ACK && st !== "SYN_SENT" && fallbackAllowed(conn) &&
     h.seq === sf.tcp.receiveNext && seqDiff(h.ack, sf.tcp.sendNext) <= 0 && seqDiff(h.ack, sf.tcp.initialSendSeq) > 0) {
     conn.c.MPCapableDataFallback++;
     doFallback(conn, "no DSS from the server");
@@ -142,7 +158,7 @@ export function inspectSegment(conn: MptcpConnection, sf: Subflow, seg: TcpSegme
   // A peer that fell back (options stripped on its way) sends no DSS at all any more.
   if (opts.length === 0) {
     sf.noDss++;
-    if (seg.payload.length > 0 && conn.confirmed && sf.initial && conn.subflows.length === 1 && fallbackAllowed(conn)) {
+    if (seg.payload.length > 0 && conn.confirmed && sf.initial && fallbackAllowed(conn)) {
       conn.c.DssFallback++;
       doFallback(conn, "no DSS from the peer");
     }
@@ -175,6 +191,11 @@ export function onOption(conn: MptcpConnection, sf: Subflow, seg: TcpSegment, o:
         if (conn.role === "server" && conn.remoteKey === undefined) return;
       }
       if (o.dataAck !== undefined) {
+        // The peer was in MPTCP when it acknowledged this subflow's bytes up to here.
+        if (seg.header.flags & TCP_ACK) {
+          const a = (seg.header.ack - sf.tcp.initialSendSeq) >>> 0;
+          if (seqDiff(a, sf.dataAckRel) > 0 && seqDiff(a, sf.sentRel) <= 0) sf.dataAckRel = a;
+        }
         const ack = unwrap(o.ack64 ? o.dataAck : expandSeq64(Number(o.dataAck & 0xffffffffn), wire(conn.una)), conn.una);
         onDataAck(conn, sf, ack, seg.header.window);
       }
@@ -188,6 +209,7 @@ export function onOption(conn: MptcpConnection, sf: Subflow, seg: TcpSegment, o:
             conn.c.InfiniteMapRx++;
             sf.infRel = at;
             sf.infDsn = dsn;
+            sf.infAssumed = false;
             doFallback(conn, "infinite mapping");
           }
           return;
@@ -196,6 +218,9 @@ export function onOption(conn: MptcpConnection, sf: Subflow, seg: TcpSegment, o:
         const dataLen = o.dataFin ? m.length - 1 : m.length;
         if (dataLen === 0) return;
         conn.ack64 = m.dsn64;
+        // A mapping off the 1:1 line (a data-level re-send here, data after data on a join):
+        // this subflow can no longer be read 1:1, so no fallback from now on.
+        if (sf.peer1to1 && (Number((dsn - conn.remoteIdsn - 1n) & 0xffffffffn) + 1) >>> 0 !== m.ssn) sf.peer1to1 = false;
         const r = sf.rxMap.install({ ssn: m.ssn, dsn, length: m.length, checksum: conn.csum ? (m.checksum ?? 0) : -1, dataFin: o.dataFin }, seg.payload.length > 0 ? rel(sf, seg.header.seq) : m.ssn, seg.payload.length);
         if (r === Refusal.MappingConflict) {
           conn.c.DSSNotMatching++;

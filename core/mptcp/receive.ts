@@ -11,7 +11,7 @@ import type { ReceiveBuffer } from "../kernels/types.ts";
 import { seqDiff } from "../wire/seq.ts";
 import type { MptcpConnection } from "./connection.ts";
 import { rel, wireDsn as wire } from "./dss.ts";
-import { doFallback, fallbackAllowed } from "./fallback.ts";
+import { doFallback, fallbackAllowed, fatalReset } from "./fallback.ts";
 import type { Subflow } from "./subflow.ts";
 
 /** Data-level buffers start at this size and double on demand up to the configured size. */
@@ -22,6 +22,15 @@ export function recvNext(conn: MptcpConnection): bigint {
 }
 
 export function deliverData(conn: MptcpConnection, sf: Subflow, seq: number, data: Uint8Array): void {
+  if (sf.fatal) return; // reset for a protocol error: nothing of it is placeable
+  const pruned = conn.c.RcvPruned;
+  deliverMapped(conn, sf, seq, data);
+  // Bytes acknowledged here but dropped at the data level come again at other subflow offsets
+  // (the peer's data-level re-send): this subflow can no longer be read 1:1.
+  if (conn.c.RcvPruned !== pruned) sf.peer1to1 = false;
+}
+
+function deliverMapped(conn: MptcpConnection, sf: Subflow, seq: number, data: Uint8Array): void {
   let r = rel(sf, seq);
   if (!conn.recvBuf) initRecv(conn);
   const rb = conn.recvBuf!;
@@ -61,6 +70,9 @@ export function deliverData(conn: MptcpConnection, sf: Subflow, seq: number, dat
         continue;
       }
       conn.drop("NoMapping");
+      // Not allowed to fall back (Linux: MP_TCPRST reason EMPTCP). With no other subflow, the
+      // peer fell back and we cannot follow: the connection resets.
+      if (!conn.subflows.some((s) => s !== sf && s.usable)) return fatalReset(conn);
       if (sf.killReason === undefined) {
         sf.killReason = "reset";
         sf.rstReason = 1;

@@ -9,7 +9,7 @@ import { dssChecksum } from "../wire/checksum.ts";
 import { seqDiff } from "../wire/seq.ts";
 import type { MptcpConnection } from "./connection.ts";
 import { wireDsn as wire } from "./dss.ts";
-import { doFallback, fallbackAllowed } from "./fallback.ts";
+import { doFallback, fallbackAllowed, fatalReset } from "./fallback.ts";
 import { penalise } from "./policies.ts";
 import type { Subflow, TxMeta } from "./subflow.ts";
 
@@ -61,26 +61,37 @@ export function pullData(conn: MptcpConnection, sf: Subflow, maxBytes: number): 
   const ts = sf.tcp.state;
   if (!(ts === "ESTABLISHED" || ts === "CLOSE_WAIT" || (!conn.isMptcp && (ts === "FIN_WAIT_1" || ts === "LAST_ACK" || ts === "CLOSING")))) return undefined;
   if (conn.isMptcp && !conn.sched.allowed(sf, conn.subflows, conn.schedView)) return undefined;
-  // 1. data of a dead or stalled subflow (connection-level retransmission)
+  // 1. data of a dead or stalled subflow (connection-level retransmission), never onto the
+  // subflow that already carries it: its TCP retransmits what is in flight, and a second copy at
+  // another subflow offset is what a peer that fell back (1:1) would deliver twice.
   const una = conn.reinject.length > 0 ? conn.una : 0n;
-  while (conn.isMptcp && conn.reinject.length > 0) {
-    const r = conn.reinject[0]!;
+  for (let i = 0; conn.isMptcp && i < conn.reinject.length; ) {
+    const r = conn.reinject[i]!;
     const end = r.dsn + BigInt(r.len);
     if (end <= una) {
-      conn.reinject.shift();
+      conn.reinject.splice(i, 1);
       continue;
     }
     if (r.dsn < una) {
       r.len = Number(end - una);
       r.dsn = una;
     }
-    const n = Math.min(maxBytes, r.len);
+    const held = heldHere(sf, r.dsn, end);
+    if (held.at !== undefined && !(sf.dataRtx && sf.noDss === 0 && seqDiff((held.at.ssn + held.at.len) >>> 0, sf.dataAckRel) <= 0)) {
+      // Ours already (in flight, or acknowledged by a peer that may read us 1:1): another
+      // subflow takes it, or nobody (the data-level RTO asks again).
+      if (conn.subflows.some((s) => s !== sf && s.usable)) i++;
+      else conn.reinject.splice(i, 1);
+      continue;
+    }
+    let n = Math.min(maxBytes, r.len);
+    if (held.next !== undefined && held.next > r.dsn && held.next - r.dsn < BigInt(n)) n = Number(held.next - r.dsn);
     const meta = takeData(conn, sf, r.dsn, n);
     conn.c.Reinjections++;
     conn.c.ReinjectedBytes += n;
     r.dsn += BigInt(n);
     r.len -= n;
-    if (r.len === 0) conn.reinject.shift();
+    if (r.len === 0) conn.reinject.splice(i, 1);
     return meta;
   }
   // 1b. what the scheduler sends again on this subflow (redundant scheduling)
@@ -161,6 +172,8 @@ export function takeData(conn: MptcpConnection, sf: Subflow, dsn: bigint, n: num
   const got = conn.sendBuf.readAt(off, conn.scratch, 0, n);
   const data = conn.scratch.subarray(0, Math.max(0, got));
   const meta: TxMeta = { dsn, len: data.length, ssn: sf.sentRel, csum: -1 };
+  // The subflow stream stays readable 1:1 only while each byte goes at its data offset.
+  if (sf.sent1to1 && data.length > 0 && (Number((dsn - conn.localIdsn - 1n) & 0xffffffffn) + 1) >>> 0 !== meta.ssn) sf.sent1to1 = false;
   if (conn.csum && conn.isMptcp) meta.csum = dssChecksum(dsn, meta.ssn, data.length, data, 0, data.length);
   sf.sentRel = (sf.sentRel + data.length) >>> 0;
   sf.dataBytesSent += data.length;
@@ -168,7 +181,25 @@ export function takeData(conn: MptcpConnection, sf: Subflow, dsn: bigint, n: num
   return { data, meta };
 }
 
+/**
+ * Where the DSN range [dsn, end) meets data sent on `sf` and not yet DATA_ACKed: `at`, the
+ * segment holding `dsn` itself; `next`, the first DSN after `dsn` sent here (a re-send stops there).
+ */
+function heldHere(sf: Subflow, dsn: bigint, end: bigint): { at?: TxMeta; next?: bigint } {
+  for (let i = sf.sentHead; i < sf.sent.length; i++) {
+    const m = sf.sent[i]!;
+    const mEnd = m.dsn + BigInt(m.len);
+    if (m.dsn <= dsn && dsn < mEnd) return { at: m };
+    if (m.dsn > dsn && m.dsn < end) return { next: m.dsn };
+  }
+  return {};
+}
+
 export function onSubflowAcked(conn: MptcpConnection, sf: Subflow, meta: unknown): void {
+  if (meta) {
+    const end = ((meta as TxMeta).ssn + (meta as TxMeta).len) >>> 0;
+    if (seqDiff(end, sf.ackedRel) > 0) sf.ackedRel = end;
+  }
   sf.progress = true;
   sf.noProgressRtos = 0;
   sf.reinjected = false;
@@ -231,15 +262,25 @@ export function reinjectFrom(conn: MptcpConnection, sf: Subflow): void {
 /** Connection-level retransmission timer: the oldest unacknowledged data goes again. */
 export function onDataRto(conn: MptcpConnection, now: number): void {
   if (!conn.isMptcp || conn.st === "CLOSED" || conn.sendBuf.buffered === 0) return;
-  const only = conn.subflows.length === 1 ? conn.subflows[0]! : undefined;
-  if (only && only.noDss > 0 && fallbackAllowed(conn)) {
+  const live = conn.liveSubflows;
+  const only = live.length === 1 ? live[0]! : undefined;
+  if (only && only.noDss > 0) {
     // No DATA_ACK, and the peer's last segments carried no MPTCP option: it fell back (its
     // DSS are stripped on the way). Re-sending data at the data level would duplicate bytes
-    // in its 1:1 stream: fall back too.
-    conn.c.DssFallback++;
-    doFallback(conn, "no DATA_ACK from the peer");
-    return;
+    // in its 1:1 stream: fall back too, if our stream is 1:1; else, once it acknowledged bytes
+    // of ours without a DATA_ACK, it reads a stream it cannot place: reset.
+    if (fallbackAllowed(conn)) {
+      conn.c.DssFallback++;
+      doFallback(conn, "no DATA_ACK from the peer");
+      return;
+    }
+    const m = only.unacked(conn.una)[0];
+    if (m && seqDiff(only.ackedRel, m.ssn) > 0) return fatalReset(conn);
   }
+  // One subflow, everything sent on it acknowledged by a segment with a DATA_ACK, yet no DATA_ACK
+  // for it: the peer, still in MPTCP, dropped the bytes at the data level (Linux RcvPruned);
+  // only a re-send here helps. (A peer that fell back sends no DATA_ACK at all.)
+  if (only && only.noDss === 0 && seqDiff(only.dataAckRel, only.sentRel) >= 0) only.dataRtx = true;
   const una = conn.una;
   const sent = conn.sndNxt - una;
   if (sent > 0n) {

@@ -93,6 +93,30 @@ export class Subflow implements TcpUpperLayer, SchedSubflow {
   discarding = false;
   /** Consecutive incoming segments without a DSS while MPTCP was expected. */
   noDss = 0;
+  // -- what a fallback to TCP may assume (RFC 8684 section 3.7): the subflow stream is read 1:1
+  // as the data stream only if its sender never put a byte at another subflow offset.
+  /**
+   * Every data byte sent here went at the subflow offset of its data offset (relative SSN - 1 ==
+   * DSN - IDSN - 1): a peer that falls back reads our stream right. False after a data-level
+   * re-send here, or data here after data on another subflow.
+   */
+  sent1to1 = true;
+  /** Every DSS mapping received here was 1:1 likewise: we can read the peer's stream 1:1. */
+  peer1to1 = true;
+  /** infRel / infDsn is our own 1:1 assumption (we fell back), not an infinite mapping received. */
+  infAssumed = false;
+  /** Relative SSN up to which the peer acknowledged this subflow's data (TCP level). */
+  ackedRel = 1;
+  /** Relative SSN up to which a segment carrying a DATA_ACK acknowledged this subflow's data. */
+  dataAckRel = 1;
+  /**
+   * The data-level RTO found every byte sent here acknowledged by a segment that still carried a
+   * DATA_ACK, yet no DATA_ACK for them (the peer, in MPTCP, dropped them at the data level,
+   * Linux RcvPruned): those bytes may be sent here again (which ends sent1to1).
+   */
+  dataRtx = false;
+  /** Reset for a fatal protocol error (fallback impossible): nothing more is delivered from it. */
+  fatal = false;
   // -- liveness
   rtoSeen = 0;
   noProgressRtos = 0;

@@ -59,6 +59,11 @@ export interface MptcpCounters {
   MPCapableDataFallback: number;
   /** Fallback because the peer's DSS stopped arriving (no DSS on its data, no DATA_ACK for ours). */
   DssFallback: number;
+  /**
+   * The peer fell back (or mapped the subflow 1:1) where we could not follow, so the connection
+   * was reset with MP_TCPRST instead of delivering wrong bytes (Linux MPTcpExtFallbackFailed).
+   */
+  FallbackFailed: number;
   MPJoinSynRx: number;
   MPJoinSynTx: number;
   MPJoinSynAckRx: number;
@@ -105,7 +110,7 @@ export interface MptcpCounters {
 export function emptyCounters(): MptcpCounters {
   return {
     MPCapableSYNRX: 0, MPCapableSYNTX: 0, MPCapableSYNACKRX: 0, MPCapableACKRX: 0, MPCapableFallbackACK: 0, MPCapableFallbackSYNACK: 0,
-    MPCapableSYNTXDrop: 0, MPCapableDataFallback: 0, DssFallback: 0, MPJoinSynRx: 0, MPJoinSynTx: 0, MPJoinSynAckRx: 0, MPJoinSynAckHMacFailure: 0,
+    MPCapableSYNTXDrop: 0, MPCapableDataFallback: 0, DssFallback: 0, FallbackFailed: 0, MPJoinSynRx: 0, MPJoinSynTx: 0, MPJoinSynAckRx: 0, MPJoinSynAckHMacFailure: 0,
     MPJoinAckRx: 0, MPJoinAckHMacFailure: 0, MPJoinNoTokenFound: 0, MPJoinRejected: 0, DSSNotMatching: 0, DSSNoMatchTCP: 0,
     InfiniteMapTx: 0, InfiniteMapRx: 0, DataCsumErr: 0, DuplicateData: 0, OFOQueue: 0, AddAddr: 0, AddAddrTx: 0, AddAddrDrop: 0,
     EchoAdd: 0, EchoAddTx: 0, RmAddr: 0, RmAddrTx: 0, RmSubflow: 0, MPPrioTx: 0, MPPrioRx: 0, MPFailTx: 0, MPFailRx: 0,
