@@ -49,6 +49,11 @@ export const TcpTimer = {
   FinWait2: 9,
 } as const;
 const NTIMERS = 10;
+/**
+ * The order in which handleTimeout fires due timers: a loss probe due no later than the RTO
+ * goes first (it was armed at min(PTO, RTO), Linux tcp_schedule_loss_probe), and re-arms the RTO.
+ */
+const TIMER_ORDER: readonly number[] = [TcpTimer.Tlp, TcpTimer.Rto, 1, 2, 3, 4, 5, 7, 8, 9];
 const OFF = Infinity;
 
 export interface TcpConnectionOptions {
@@ -580,7 +585,7 @@ export class TcpConnection {
   // =============================================================================== timers
 
   handleTimeout(now: number): void {
-    for (let t = 0; t < NTIMERS; t++) {
+    for (const t of TIMER_ORDER) {
       if (this.timers[t]! > now) continue;
       this.timers[t] = OFF;
       if (this.st === "CLOSED") continue;
@@ -1442,9 +1447,10 @@ export class TcpConnection {
     let pto = 2 * this.rtt.srttUs;
     if (this.sb.count === 1) pto += WC_DEL_ACK_US;
     pto = Math.max(pto, 10_000);
+    // If the RTO comes first, the probe goes at the RTO time instead (Linux
+    // tcp_schedule_loss_probe: min(PTO, time to the RTO)); it re-arms the RTO (onTlp).
     const at = now + Math.round(pto);
-    const rto = this.timers[TcpTimer.Rto]!;
-    this.setTimer(TcpTimer.Tlp, at < rto ? at : OFF);
+    this.setTimer(TcpTimer.Tlp, Math.min(at, this.timers[TcpTimer.Rto]!));
   }
 
   private armUserTimeout(now: number): void {
@@ -1579,7 +1585,10 @@ export class TcpConnection {
     this.afterDataSent(now, len);
     let flags = TCP_ACK;
     if (finNow) flags |= TCP_FIN;
-    if (len > 0 && this.sentBytes === this.sendQ.length) flags |= TCP_PSH;
+    if (len > 0 && this.sentBytes === this.sendQ.length) {
+      flags |= TCP_PSH;
+      s.psh = true;
+    }
     return this.build(now, flags, s.seq, this.rcvNxt, payload, meta, false, false);
   }
 
@@ -1596,8 +1605,10 @@ export class TcpConnection {
     this.s.retransBytes += s.len;
     if (this.caState === "recovery") this.prrOut += s.len;
     this.afterDataSent(now, s.len);
+    // Linux tcp_retransmit_skb resends the skb with the flags it was first sent with (PSH kept).
     let flags = TCP_ACK;
     if (s.fin) flags |= TCP_FIN;
+    if (s.psh && s.len > 0) flags |= TCP_PSH;
     return this.build(now, flags, s.seq, this.rcvNxt, payload, s.meta, true, false);
   }
 

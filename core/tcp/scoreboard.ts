@@ -14,6 +14,8 @@ export class TxSeg {
   lost = false;
   /** A retransmission of a lost segment is in flight. */
   retransInFlight = false;
+  /** Sent with PSH: retransmissions carry it again (Linux keeps an skb's flags). */
+  psh = false;
   prevT: TxSeg | null = null;
   nextT: TxSeg | null = null;
   inT = false;
