@@ -73,6 +73,13 @@ export function sh(argv: string[], opts: { check?: boolean; timeoutMs?: number; 
 let counter = 0;
 let swept = false;
 
+/**
+ * First part of the names of the namespaces this harness creates: "mptcp", or
+ * MPTCP_INTEROP_NETNS_PREFIX (letters, digits, dashes) to tell apart the namespaces of sessions
+ * sharing a machine. Only namespaces with this prefix are swept.
+ */
+export const netnsPrefix: string = /^[a-z0-9-]{1,20}$/.test(process.env.MPTCP_INTEROP_NETNS_PREFIX ?? "") ? process.env.MPTCP_INTEROP_NETNS_PREFIX! : "mptcp";
+
 /** True when a process with this PID exists. */
 function alive(pid: number): boolean {
   try {
@@ -85,13 +92,15 @@ function alive(pid: number): boolean {
 
 /**
  * Deletes namespaces this harness created in runs that died without cleaning up (SIGKILL):
- * names `mptcp-TAG-PID-N` whose PID no longer exists. Others' namespaces are never touched.
+ * names `PREFIX-TAG-PID-N` (netnsPrefix) whose PID no longer exists. Others' namespaces are never
+ * touched.
  */
 export function sweepStaleNamespaces(): string[] {
   const gone: string[] = [];
   for (const line of sh(["ip", "netns", "list"], { check: false }).stdout.split("\n")) {
     const name = line.split(" ")[0] ?? "";
-    const m = /^mptcp-[a-z0-9]+-(\d+)-\d+$/.exec(name);
+    if (!name.startsWith(`${netnsPrefix}-`)) continue;
+    const m = /^[a-z0-9]+-(\d+)-\d+$/.exec(name.slice(netnsPrefix.length + 1));
     if (!m || alive(Number(m[1]))) continue;
     sh(["ip", "netns", "del", name], { check: false });
     gone.push(name);
@@ -111,7 +120,7 @@ export class Netns {
       swept = true;
       sweepStaleNamespaces();
     }
-    const name = `mptcp-${tag}-${process.pid}-${++counter}`.slice(0, 60);
+    const name = `${netnsPrefix}-${tag}-${process.pid}-${++counter}`.slice(0, 60);
     sh(["ip", "netns", "add", name]);
     const ns = new Netns(name);
     try {
