@@ -35,8 +35,11 @@ const MAX_CHOICES = 64;
 
 export class LingerScheduler implements Scheduler {
   readonly name: string = "default";
-  /** Bytes reserved for each subflow and not pulled yet (its remaining burst). */
-  private readonly assigned = new Map<SchedSubflow, number>();
+  // Reservations: the subflows holding a burst not pulled yet, and its bytes (parallel arrays,
+  // one entry per such subflow, so a handful at most: a scan is cheaper than a Map, and the
+  // per-pull checks allocate nothing).
+  private readonly resSf: SchedSubflow[] = [];
+  private readonly resBytes: number[] = [];
   private assignedTotal = 0;
   /** Linux subflow->avg_pacing_rate (bytes/s). */
   private readonly avgPace = new WeakMap<SchedSubflow, number>();
@@ -57,18 +60,35 @@ export class LingerScheduler implements Scheduler {
     return this.cache as readonly T[];
   }
 
+  // Called on every pull of every subflow (many times per segment sent): the common answers
+  // ("it holds a burst", "another holds all there is to send") take two scans of the
+  // reservations and at most two readings of the connection view (each a BigInt subtraction
+  // in MptcpConnection's); the push loop (fill) runs only when there is unreserved data.
   allowed<T extends SchedSubflow>(sf: T, all: readonly T[], conn?: SchedConnection): boolean {
     if (!rankAllows(sf, all)) return false;
     if (all.length <= 1 || conn === undefined) return true;
-    this.expire(all, conn);
-    if ((this.assigned.get(sf) ?? 0) > 0) return true;
-    const wnd = conn.sendWindowFree;
-    const unsent = conn.unsentBytes;
+    // Drop the reservations of subflows that left or lost their tier, and all of them when
+    // they exceed the data left to send.
+    let unsent = 0;
+    let haveUnsent = false;
+    if (this.resSf.length > 0) {
+      this.dropLeavers(all);
+      unsent = conn.unsentBytes;
+      haveUnsent = true;
+      if (this.assignedTotal > unsent) this.clear();
+    }
+    if (this.reservedAt(sf) > 0) return true;
+    if (!haveUnsent) unsent = conn.unsentBytes;
     // No new data to hand out (only reinjections left, or the peer's window is full and what
     // remains is opportunistic retransmission): any subflow its tier allows.
-    if (unsent <= 0 || wnd <= 0) return true;
-    this.fill(all, Math.min(unsent, wnd));
-    return (this.assigned.get(sf) ?? 0) > 0;
+    if (unsent <= 0) return true;
+    const wnd = conn.sendWindowFree;
+    if (wnd <= 0) return true;
+    const sendable = Math.min(unsent, wnd);
+    // Everything within the window is reserved already, and none of it for `sf`.
+    if (sendable - this.assignedTotal <= 0) return false;
+    this.fill(all, sendable);
+    return this.reservedAt(sf) > 0;
   }
 
   /**
@@ -88,12 +108,14 @@ export class LingerScheduler implements Scheduler {
   }
 
   sent<T extends SchedSubflow>(sf: T, _dsn: bigint, len: number, _all: readonly T[]): void {
-    const a = this.assigned.get(sf);
-    if (a === undefined || len <= 0) return;
+    if (len <= 0) return;
+    const i = this.resSf.indexOf(sf);
+    if (i < 0) return;
+    const a = this.resBytes[i]!;
     const used = Math.min(a, len);
     this.assignedTotal -= used;
-    if (a - used > 0) this.assigned.set(sf, a - used);
-    else this.assigned.delete(sf);
+    if (a - used > 0) this.resBytes[i] = a - used;
+    else this.removeAt(i);
   }
 
   /** The subflow Linux would pick now: lowest linger time in the best tier (undefined when none is usable). */
@@ -102,7 +124,8 @@ export class LingerScheduler implements Scheduler {
     if (tier === 3) return undefined;
     let best: T | undefined;
     let bestLinger = Infinity;
-    for (const s of all) {
+    for (let i = 0; i < all.length; i++) {
+      const s = all[i]!;
       if (schedRank(s) !== tier) continue;
       // No RTT sample yet: Linux's pacing rate is still unbounded then (tcp_update_pacing_rate
       // divides by srtt only once there is one), so the queue drains "at once": linger 0.
@@ -124,11 +147,31 @@ export class LingerScheduler implements Scheduler {
 
   /** Bytes reserved for `s` and not pulled yet (tests). */
   reserved(s: SchedSubflow): number {
-    return this.assigned.get(s) ?? 0;
+    return this.reservedAt(s);
+  }
+
+  private reservedAt(s: SchedSubflow): number {
+    const r = this.resSf;
+    for (let i = 0; i < r.length; i++) if (r[i] === s) return this.resBytes[i]!;
+    return 0;
+  }
+
+  private removeAt(i: number): void {
+    const last = this.resSf.length - 1;
+    this.resSf[i] = this.resSf[last]!;
+    this.resBytes[i] = this.resBytes[last]!;
+    this.resSf.length = last;
+    this.resBytes.length = last;
+  }
+
+  private clear(): void {
+    this.resSf.length = 0;
+    this.resBytes.length = 0;
+    this.assignedTotal = 0;
   }
 
   private queue(s: SchedSubflow): number {
-    return queuedOf(s) + (this.assigned.get(s) ?? 0);
+    return queuedOf(s) + this.reservedAt(s);
   }
 
   private room(s: SchedSubflow): number {
@@ -148,23 +191,24 @@ export class LingerScheduler implements Scheduler {
     const avg = this.pace(s);
     const now = pacingRateOf(s);
     if (avg !== undefined && now !== undefined) this.avgPace.set(s, (avg * wmem + now * burst) / (burst + wmem));
-    this.assigned.set(s, (this.assigned.get(s) ?? 0) + burst);
+    const i = this.resSf.indexOf(s);
+    if (i >= 0) this.resBytes[i] = this.resBytes[i]! + burst;
+    else {
+      this.resSf.push(s);
+      this.resBytes.push(burst);
+    }
     this.assignedTotal += burst;
     this.bursts++;
   }
 
-  /** Drops the reservations of subflows that left or lost their tier, and any beyond the data left to send. */
-  private expire(all: readonly SchedSubflow[], conn: SchedConnection): void {
-    if (this.assigned.size === 0) return;
-    for (const [s, a] of this.assigned) {
+  /** Drops the reservations of subflows that left `all` or lost their tier. */
+  private dropLeavers(all: readonly SchedSubflow[]): void {
+    for (let i = this.resSf.length - 1; i >= 0; i--) {
+      const s = this.resSf[i]!;
       if (!all.includes(s) || !rankAllows(s, all)) {
-        this.assigned.delete(s);
-        this.assignedTotal -= a;
+        this.assignedTotal -= this.resBytes[i]!;
+        this.removeAt(i);
       }
-    }
-    if (this.assignedTotal > conn.unsentBytes) {
-      this.assigned.clear();
-      this.assignedTotal = 0;
     }
   }
 }
@@ -173,9 +217,18 @@ export class LingerScheduler implements Scheduler {
 export function sendBufferOf(s: SchedSubflow): number {
   const mss = mssOf(s);
   const segs = Math.max(10, Math.ceil((s.tcp.cwndBytes ?? 0) / mss));
-  // MAX_TCP_HEADER 320, skb_shared_info 320, sk_buff 256 (x86-64, cache-line aligned).
-  const perMss = 2 ** Math.ceil(Math.log2(mss + 640)) + 256;
-  return 2 * segs * perMss;
+  return 2 * segs * perMssOf(mss);
+}
+
+let lastMss = -1;
+let lastPerMss = 0;
+/** Buffer memory per MSS-sized skb: MAX_TCP_HEADER 320, skb_shared_info 320, sk_buff 256 (x86-64, cache-line aligned). */
+function perMssOf(mss: number): number {
+  if (mss !== lastMss) {
+    lastPerMss = 2 ** Math.ceil(Math.log2(mss + 640)) + 256;
+    lastMss = mss;
+  }
+  return lastPerMss;
 }
 
 function sameMembers(a: readonly SchedSubflow[], b: readonly SchedSubflow[]): boolean {

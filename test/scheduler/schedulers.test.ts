@@ -11,6 +11,7 @@ import { EcfScheduler, ecfWaits } from "../../core/scheduler/ecf.ts";
 import { RedundantScheduler } from "../../core/scheduler/redundant.ts";
 import { LowestRttScheduler } from "../../core/scheduler/lowrtt.ts";
 import { LingerScheduler, SEND_BURST_SIZE, sendBufferOf } from "../../core/scheduler/linger.ts";
+import { ReferenceLingerScheduler } from "./linger_reference.ts";
 
 const MSS = 1448;
 interface Sf extends SchedSubflow {
@@ -329,6 +330,86 @@ describe("every scheduler (property)", () => {
         }
         // The lowest-RTT subflow of the best rank is always allowed (no scheduler starves the connection).
         assert.equal(s.allowed(cands[0]!, list, conn(win, unsent)), true, name);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe("default: the restructured scheduler decides as the first version did (property)", () => {
+  // linger.ts keeps its reservations in arrays and reads the connection view at most twice per
+  // pull; test/scheduler/linger_reference.ts is the version before (a Map, every reading afresh).
+  // Both are driven through the same random sequence of pulls, sends and changes of the
+  // subflows (RTT, window, queue, pacing rate, MSS, tiers, subflows leaving and coming back).
+  type Op =
+    | { k: "allowed"; i: number; wnd: number; unsent: number }
+    | { k: "sent"; i: number; len: number }
+    | { k: "set"; i: number; rttMs: number; cwnd: number; inflight: number; queued: number; pace: number; mss: number }
+    | { k: "tier"; i: number; backup: boolean; stale: boolean; usable: boolean }
+    | { k: "member"; i: number }
+    | { k: "order" };
+  const idx = fc.nat(3);
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    { weight: 8, arbitrary: fc.record({ k: fc.constant("allowed" as const), i: idx, wnd: fc.integer({ min: -2000, max: 600_000 }), unsent: fc.integer({ min: -10, max: 600_000 }) }) },
+    { weight: 4, arbitrary: fc.record({ k: fc.constant("sent" as const), i: idx, len: fc.integer({ min: 0, max: 70_000 }) }) },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        k: fc.constant("set" as const),
+        i: idx,
+        rttMs: fc.integer({ min: 0, max: 300 }),
+        cwnd: fc.integer({ min: 1, max: 300 }),
+        inflight: fc.integer({ min: 0, max: 300 }),
+        queued: fc.integer({ min: -1, max: 600 }),
+        pace: fc.integer({ min: -1, max: 5_000_000 }),
+        mss: fc.constantFrom(536, 1420, 1448, 8960),
+      }),
+    },
+    { weight: 1, arbitrary: fc.record({ k: fc.constant("tier" as const), i: idx, backup: fc.boolean(), stale: fc.boolean(), usable: fc.constantFrom(true, true, true, false) }) },
+    { weight: 1, arbitrary: fc.record({ k: fc.constant("member" as const), i: idx }) },
+    { weight: 1, arbitrary: fc.record({ k: fc.constant("order" as const) }) },
+  );
+  it("same allowed(), reservations, bursts, choice, linger times and order on every step", () => {
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 1, maxLength: 300 }), (ops) => {
+        const subs: Sf[] = [0, 1, 2, 3].map((i) => sf(i, { rttMs: 10 * (i + 1), cwnd: 10, inflight: 0, queued: 0 }));
+        let all: Sf[] = subs.slice(0, 2);
+        const ref = new ReferenceLingerScheduler();
+        const now = new LingerScheduler();
+        for (const o of ops) {
+          const s = subs["i" in o ? o.i : 0]!;
+          if (o.k === "allowed") {
+            const c = conn(o.wnd, o.unsent);
+            assert.equal(now.allowed(s, all, c), ref.allowed(s, all, c));
+          } else if (o.k === "sent") {
+            now.sent(s, 0n, o.len, all);
+            ref.sent(s, 0n, o.len, all);
+          } else if (o.k === "set") {
+            const t = s.tcp as { -readonly [K in keyof Sf["tcp"]]: Sf["tcp"][K] };
+            t.srttUs = o.rttMs * 1000;
+            t.cwndBytes = o.cwnd * o.mss;
+            t.bytesInFlight = o.inflight * o.mss;
+            t.mss = o.mss;
+            if (o.queued >= 0) t.unacked = o.queued * o.mss;
+            else delete t.unacked;
+            if (o.pace >= 0) t.congestion = { pacingRate: (): number => o.pace };
+            else delete t.congestion;
+          } else if (o.k === "tier") {
+            (s as { backup: boolean }).backup = o.backup;
+            s.stale = o.stale;
+            s.usable = o.usable;
+          } else if (o.k === "member") {
+            all = all.includes(s) ? all.filter((x) => x !== s) : [...all, s];
+          } else {
+            assert.deepEqual(now.order(all).map((x) => x.id), ref.order(all).map((x) => x.id));
+          }
+          for (const x of subs) {
+            assert.equal(now.reserved(x), ref.reserved(x));
+            assert.equal(now.lingerUs(x), ref.lingerUs(x));
+          }
+          assert.equal(now.bursts, ref.bursts);
+          assert.equal(now.choose(all)?.id, ref.choose(all)?.id);
+        }
       }),
       { numRuns: 300 },
     );
