@@ -344,16 +344,22 @@ export function runOps(ops: readonly Op[], o: HarnessOptions = {}): HarnessResul
   const side = (s: S): SideResult => ({ wanted: s.wanted, written: s.written, read: s.read, closed: s.closed, stats: s.conn?.stats(), events: s.events });
   const cs = sides.client.conn;
   const ss = sides.server.conn;
-  return {
+  const stillOpen = [cs, ss].every((c) => c !== undefined && c.state !== "CLOSED" && c.stats().subflows.some((f) => f.state !== "CLOSED"));
+  const result: HarnessResult = {
     client: side(sides.client),
     server: side(sides.server),
     intact: sides.client.mismatch === undefined && sides.server.mismatch === undefined,
     mismatch: { up: sides.server.mismatch, down: sides.client.mismatch },
     complete: complete(),
-    open: [cs, ss].every((c) => c !== undefined && c.state !== "CLOSED" && c.stats().subflows.some((f) => f.state !== "CLOSED")),
+    open: stillOpen,
     refused,
     skipped,
     endUs: sc.sim.now,
     links: sc.paths.map((l) => ({ ab: structuredClone(l.ab.counters), ba: structuredClone(l.ba.counters) })),
   };
+  // The run is over: connections still open keep WASM memory until disposed (one module
+  // instance serves every endpoint of the process, so thousands of runs would exhaust it).
+  sc.client.endpoint.dispose();
+  sc.server.endpoint.dispose();
+  return result;
 }

@@ -153,6 +153,7 @@ export class Endpoint {
   // ------------------------------------------------------------------------------ commands
 
   listen(port: number): void {
+    if (this.disposed) throw new InvalidStateError("listen() on a disposed endpoint");
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InvalidArgumentError(`bad port ${port}`);
     if (this.listeners.has(port)) throw new InvalidStateError(`port ${port} already listening`);
     this.listeners.add(port);
@@ -160,6 +161,7 @@ export class Endpoint {
 
   /** Opens an MPTCP connection (or plain TCP with config mptcp: false) from `local` (default: the first address). */
   connect(now: number, remote: IpAddress, remotePort: number, opts: { localAddress?: IpAddress; config?: Partial<MptcpConfig> } = {}): MptcpConnection {
+    if (this.disposed) throw new InvalidStateError("connect() on a disposed endpoint");
     const local = opts.localAddress ?? this.addrs.find((a) => a.address.length === remote.length)?.address;
     if (!local) throw new InvalidArgumentError("no local address of that family");
     if (!this.addrs.some((a) => ipEquals(a.address, local))) throw new InvalidArgumentError("not a local address");
@@ -212,6 +214,7 @@ export class Endpoint {
   /** One IP packet from the network. Never throws. */
   handlePacket(now: number, packet: Uint8Array, _iface?: number): void {
     this.s.packetsIn++;
+    if (this.disposed) return this.drop("Disposed");
     const r = parsePacket(packet);
     if (!r.ok) return this.drop("Malformed");
     const { ip, tcp, tcpOffset, tcpLength } = r.value;
@@ -332,6 +335,7 @@ export class Endpoint {
   }
 
   private transmit(now: number, into: Uint8Array | undefined): EndpointTransmit | undefined {
+    if (this.disposed) return undefined;
     const r = this.rsts.shift();
     if (r) {
       this.s.rstSent++;
@@ -375,6 +379,26 @@ export class Endpoint {
     });
     this.rr = 0;
   }
+
+  /**
+   * Releases what every connection holds outside the JS heap (WASM buffers, DSS maps, receive
+   * rings) without sending anything: for an endpoint that is being abandoned with connections
+   * still open (the end of a simulation, a process shutting down). Unread bytes stay readable
+   * from the connection objects. Afterwards the endpoint sends nothing, drops every packet
+   * (counted as "disposed") and connect()/listen() throw InvalidStateError. Idempotent.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const c of this.conns) {
+      for (const sf of c.subflows) this.ctx.unregister(c, sf);
+      c.dispose();
+    }
+    this.conns = [];
+    this.byToken.clear();
+    this.pendingAccept.clear();
+  }
+  private disposed = false;
 
   pollTimeout(): number | undefined {
     let m = Infinity;

@@ -44,7 +44,9 @@ export type MptcpDropReason =
   | "AddAddrLimit"
   | "BadFastcloseKey"
   | "OutOfWindow"
-  | "NotEstablished";
+  | "NotEstablished"
+  /** The endpoint was disposed (Endpoint.dispose()). */
+  | "Disposed";
 
 /** Counters named after Linux's MPTcpExt* where one exists (without the prefix). */
 export interface MptcpCounters {

@@ -36,6 +36,33 @@ describe("mptcp data-level kernels", () => {
     assert.equal(mem.buffer.byteLength, after4, `WASM memory grew from ${after4} to ${mem.buffer.byteLength} bytes`);
   });
 
+  it("Endpoint.dispose() returns the memory of connections still open: 16 abandoned runs after 4 do not grow it; the disposed endpoint drops packets and refuses commands", () => {
+    const mem = loadKernels().memory;
+    let after4 = 0;
+    for (let i = 0; i < 20; i++) {
+      const sc = scenario({ paths: [LINK, LINK], seed: 40 + i });
+      const r = transfer(sc, { up: 1 << 20, down: 1 << 20 });
+      assert.ok(r.okA && r.okB);
+      // Abandoned with the connection still open (no close, no TIME-WAIT): only dispose() frees it.
+      assert.ok(sc.client.endpoint.connections.length > 0, "the connection is still open");
+      sc.client.endpoint.dispose();
+      sc.server.endpoint.dispose();
+      sc.client.endpoint.dispose(); // idempotent
+      if (i === 3) after4 = mem.buffer.byteLength;
+      if (i === 19) {
+        assert.equal(sc.client.endpoint.connections.length, 0);
+        assert.throws(() => sc.client.endpoint.connect(sc.sim.now, sc.serverAddress, PORT), { name: "InvalidStateError" });
+        assert.throws(() => sc.server.endpoint.listen(PORT + 1), { name: "InvalidStateError" });
+        const before = sc.server.endpoint.stats().drops.Disposed ?? 0;
+        sc.sim.runUntil(sc.sim.now + 5_000_000); // packets in flight arrive at the disposed endpoints
+        sc.server.endpoint.handlePacket(sc.sim.now, new Uint8Array(40), 0);
+        assert.ok((sc.server.endpoint.stats().drops.Disposed ?? 0) > before, "packets after dispose() are dropped and counted");
+        assert.equal(sc.server.endpoint.pollTransmit(sc.sim.now), undefined);
+      }
+    }
+    assert.equal(mem.buffer.byteLength, after4, `WASM memory grew from ${after4} to ${mem.buffer.byteLength} bytes`);
+  });
+
   it("bytes not read before the Endpoint forgets the connection stay readable", () => {
     const sc = scenario({ paths: [LINK], seed: 5 });
     const data = sourceBytes(300_000);
