@@ -163,6 +163,9 @@ class StreamStack implements ConnectionHost {
     while (this.mptcp.endpoint.connections.length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
     try {
       await this.driver.stop();
+      // Connections still lingering (TIME-WAIT, a FIN never acknowledged) hold WASM memory
+      // that only the stopped driver's timers would have freed.
+      this.mptcp.endpoint.dispose();
       await this.transport.release();
     } finally {
       this.resolveStopped();
