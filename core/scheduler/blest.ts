@@ -18,7 +18,7 @@
 // asks for data with the window full. Without a clock in the connection view (hand-made views),
 // every observation of the fast subflow is one step.
 import type { SchedConnection, SchedSubflow, Scheduler } from "./index.ts";
-import { fastestOfRank, mssOf, orderByRankRtt, rankAllows, slowerSubflowCase } from "./common.ts";
+import { fastestOfRank, mssOf, RankRttOrder, rankAllows, slowerSubflowCase } from "./common.ts";
 
 export interface BlestOptions {
   /** Starting lambda (1.2). */
@@ -53,8 +53,10 @@ export class BlestScheduler implements Scheduler {
     this.lambda = Math.min(this.maxLambda, Math.max(this.minLambda, opts.lambda ?? 1.2));
   }
 
+  private readonly ord = new RankRttOrder();
+
   order<T extends SchedSubflow>(subflows: readonly T[]): readonly T[] {
-    return orderByRankRtt(subflows);
+    return this.ord.of(subflows);
   }
 
   allowed<T extends SchedSubflow>(sf: T, all: readonly T[], conn?: SchedConnection): boolean {

@@ -35,6 +35,40 @@ export function orderByRankRtt<T extends SchedSubflow>(subflows: readonly T[]): 
   return subflows.slice().sort((a, b) => schedRank(a) - schedRank(b) || a.tcp.srttUs - b.tcp.srttUs);
 }
 
+/**
+ * orderByRankRtt with its last answer kept (the schedulers' order() runs on every pollTransmit):
+ * the same array comes back while the subflows are the same, in the same order, and the kept
+ * answer is strictly increasing in (rank, srtt), since then the sort has exactly that one answer.
+ * Any tie, NaN or change of members sorts again. The array handed out is never changed in place.
+ */
+export class RankRttOrder {
+  private from: SchedSubflow[] = [];
+  private out: readonly SchedSubflow[] = [];
+
+  of<T extends SchedSubflow>(subflows: readonly T[]): readonly T[] {
+    if (subflows.length <= 1) return subflows;
+    if (sameSubflows(this.from, subflows) && strictlyOrdered(this.out)) return this.out as readonly T[];
+    this.out = orderByRankRtt(subflows);
+    this.from = subflows.slice();
+    return this.out as readonly T[];
+  }
+}
+
+function sameSubflows(a: readonly SchedSubflow[], b: readonly SchedSubflow[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function strictlyOrdered(list: readonly SchedSubflow[]): boolean {
+  for (let i = 1; i < list.length; i++) {
+    const a = list[i - 1]!;
+    const b = list[i]!;
+    if (!((schedRank(a) - schedRank(b) || a.tcp.srttUs - b.tcp.srttUs) < 0)) return false;
+  }
+  return true;
+}
+
 /** The lowest-RTT subflow among those of `sf`'s rank (the one a faster choice would be). */
 export function fastestOfRank<T extends SchedSubflow>(sf: T, all: readonly T[]): T {
   const r = schedRank(sf);

@@ -8,7 +8,7 @@
 //     else use x_s
 //   else use x_s (waiting = 0)
 import type { SchedConnection, SchedSubflow, Scheduler } from "./index.ts";
-import { mssOf, orderByRankRtt, slowerSubflowCase } from "./common.ts";
+import { mssOf, RankRttOrder, slowerSubflowCase } from "./common.ts";
 
 export class EcfScheduler implements Scheduler {
   readonly name: string = "ecf";
@@ -18,8 +18,10 @@ export class EcfScheduler implements Scheduler {
 
   constructor(readonly beta: number = 0.25) {}
 
+  private readonly ord = new RankRttOrder();
+
   order<T extends SchedSubflow>(subflows: readonly T[]): readonly T[] {
-    return orderByRankRtt(subflows);
+    return this.ord.of(subflows);
   }
 
   allowed<T extends SchedSubflow>(sf: T, all: readonly T[], conn?: SchedConnection): boolean {

@@ -3,13 +3,15 @@
 // backup subflows only when no regular subflow is usable. In the pull model that is: poll the
 // subflows in (rank, srtt) order on every call, and let each take data when its rank allows.
 import type { SchedConnection, SchedSubflow, Scheduler } from "./index.ts";
-import { orderByRankRtt, rankAllows } from "./common.ts";
+import { RankRttOrder, rankAllows } from "./common.ts";
 
 export class LowestRttScheduler implements Scheduler {
   readonly name: string = "lowrtt";
 
+  private readonly ord = new RankRttOrder();
+
   order<T extends SchedSubflow>(subflows: readonly T[]): readonly T[] {
-    return orderByRankRtt(subflows);
+    return this.ord.of(subflows);
   }
 
   allowed<T extends SchedSubflow>(sf: T, all: readonly T[], _conn?: SchedConnection): boolean {

@@ -5,7 +5,7 @@
 // sends it (before new data) when its window has room. Ranges already DATA_ACKed are skipped.
 // The receiver keeps the first copy and drops the others as duplicates.
 import type { SchedConnection, SchedSubflow, Scheduler } from "./index.ts";
-import { orderByRankRtt, rankAllows } from "./common.ts";
+import { RankRttOrder, rankAllows } from "./common.ts";
 
 interface Range {
   dsn: bigint;
@@ -21,8 +21,10 @@ export class RedundantScheduler implements Scheduler {
   /** Bytes queued for duplication in all (for tests and stats). */
   duplicatedBytes = 0;
 
+  private readonly ord = new RankRttOrder();
+
   order<T extends SchedSubflow>(subflows: readonly T[]): readonly T[] {
-    return orderByRankRtt(subflows);
+    return this.ord.of(subflows);
   }
 
   allowed<T extends SchedSubflow>(sf: T, all: readonly T[], _conn?: SchedConnection): boolean {

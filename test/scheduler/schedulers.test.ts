@@ -12,6 +12,7 @@ import { RedundantScheduler } from "../../core/scheduler/redundant.ts";
 import { LowestRttScheduler } from "../../core/scheduler/lowrtt.ts";
 import { LingerScheduler, SEND_BURST_SIZE, sendBufferOf } from "../../core/scheduler/linger.ts";
 import { ReferenceLingerScheduler } from "./linger_reference.ts";
+import { RankRttOrder, orderByRankRtt } from "../../core/scheduler/common.ts";
 
 const MSS = 1448;
 interface Sf extends SchedSubflow {
@@ -409,6 +410,37 @@ describe("default: the restructured scheduler decides as the first version did (
           }
           assert.equal(now.bursts, ref.bursts);
           assert.equal(now.choose(all)?.id, ref.choose(all)?.id);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe("RankRttOrder (the kept polling order of lowrtt, redundant, BLEST, ECF) (property)", () => {
+  it("answers as a fresh orderByRankRtt after any change of RTTs, tiers or members", () => {
+    const change = fc.record({
+      i: fc.nat(4),
+      what: fc.constantFrom("rtt", "tier", "member", "none"),
+      rttUs: fc.constantFrom(0, 1000, 1000, 2000, 5000, NaN, Infinity),
+      backup: fc.boolean(),
+      stale: fc.boolean(),
+      usable: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(fc.array(change, { maxLength: 200 }), (changes) => {
+        const subs = [0, 1, 2, 3, 4].map((i) => sf(i, { rttMs: i + 1 }));
+        let all: Sf[] = subs.slice(0, 2);
+        const kept = new RankRttOrder();
+        for (const c of changes) {
+          const s = subs[c.i]!;
+          if (c.what === "rtt") (s.tcp as { srttUs: number }).srttUs = c.rttUs;
+          else if (c.what === "tier") {
+            (s as { backup: boolean }).backup = c.backup;
+            s.stale = c.stale;
+            s.usable = c.usable;
+          } else if (c.what === "member") all = all.includes(s) ? all.filter((x) => x !== s) : [...all, s];
+          assert.deepEqual(kept.of(all).map((x) => x.id), orderByRankRtt(all).map((x) => x.id));
         }
       }),
       { numRuns: 300 },
