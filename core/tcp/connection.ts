@@ -796,7 +796,7 @@ export class TcpConnection {
     this.rcvAdv = seqAdd(this.rcvNxt, Math.min(65535, this.config.receiveBufferSize));
     this.lastRecvAt = now;
     if (fl & TCP_ACK) {
-      if (this.synRetrans === 0) this.rtt.sample(now - this.synSentAt);
+      if (this.synRetrans === 0) this.rtt.sample(now - this.synSentAt, h.ack, this.sndNxt);
       this.sndUna = h.ack;
       this.sndWnd = h.window; // unscaled on SYN
       this.maxSndWnd = this.sndWnd;
@@ -910,7 +910,7 @@ export class TcpConnection {
     if (!(fl & TCP_ACK)) return this.drop("NoAck");
     if (this.st === "SYN_RECEIVED") {
       if (seqLt(this.sndUna, h.ack) && seqLe(h.ack, this.sndNxt)) {
-        if (this.synRetrans === 0) this.rtt.sample(now - this.synSentAt);
+        if (this.synRetrans === 0) this.rtt.sample(now - this.synSentAt, h.ack, this.sndNxt);
         this.sndUna = h.ack;
         this.sndWnd = h.window << this.sndWscale;
         this.maxSndWnd = Math.max(this.maxSndWnd, this.sndWnd);
@@ -1222,7 +1222,7 @@ export class TcpConnection {
     }
 
     if (rttSample < 0 && sackRtt >= 0) rttSample = sackRtt;
-    if (rttSample >= 0) this.rtt.sample(rttSample);
+    if (rttSample >= 0) this.rtt.sample(rttSample, this.sndUna, this.sndNxt);
 
     // FIN acknowledged?
     if (this.finSent && seqGe(this.sndUna, seqAdd(this.finSeq, 1))) {
