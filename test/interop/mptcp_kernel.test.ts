@@ -471,11 +471,14 @@ test(`interop mptcp 6 (${runtimeName}): a path goes down mid-transfer; the trans
     for (const d of ["tun0", "tun1"]) ns.exec(["tc", "qdisc", "add", "dev", d, "root", "tbf", "rate", "24mbit", "burst", "32kbit", "latency", "400ms"]);
     let py: CliRun | undefined;
     let ours: CliRun | undefined;
+    const dir = mkdtempSync(join(tmpdir(), "mptcp-interop-"));
+    const pcap = join(dir, "c.pcap");
+    let keep = true; // the pcap stays for a failed run
     try {
       const n = 6 * 1024 * 1024;
       py = pyServer(ns, ["--addr", "0.0.0.0", "--port", "5000", "--mptcp"]);
       await py.waitFor(/READY/);
-      ours = start(ns.wrap(cliArgv(["client", "--tun", `tun0=${o4(0)}`, "--tun", `tun1=${o4(1)}`, "--connect", `${k4(0)}:5000`, "--send", String(n), "--json", "--timeout", "50"])));
+      ours = start(ns.wrap(cliArgv(["client", "--tun", `tun0=${o4(0)}`, "--tun", `tun1=${o4(1)}`, "--connect", `${k4(0)}:5000`, "--send", String(n), "--pcap", pcap, "--json", "--timeout", "50"])));
       // Once the join over tun1 is established and carrying data, take tun1 down.
       const until = Date.now() + 15_000;
       let joined = false;
@@ -486,7 +489,14 @@ test(`interop mptcp 6 (${runtimeName}): a path goes down mid-transfer; the trans
       assert.ok(joined, "the join over tun1 was established");
       await new Promise((r) => setTimeout(r, 200));
       ns.ip("link", "set", "tun1", "down");
-      const j = await finish(ours, "our client");
+      const r = await ours.done;
+      if (r.code !== 0) {
+        const c = ns.nstat();
+        const kernel = Object.entries(c).filter(([k, v]) => v !== 0 && /^(MPTcpExt|TcpRetransSegs|TcpExtTCPTimeouts|TcpExtTCPLossProbes)/.test(k)).map(([k, v]) => `${k} ${v}`).join(", ");
+        stop(py);
+        assert.fail(`our client exited ${r.code ?? r.signal}:\n${r.stderr}\n${r.stdout.slice(-2000)}\nkernel side: ${(await py.done).stdout.slice(-500)}\nkernel counters: ${kernel}\npcap ${pcap}`);
+      }
+      const j = lastJson(r.stdout);
       const kj = pyJson((await py.done).stdout);
       assert.equal(j.bytesReceived, n);
       assert.equal(kj.sha256_in, j.sha256Sent);
@@ -494,9 +504,11 @@ test(`interop mptcp 6 (${runtimeName}): a path goes down mid-transfer; the trans
       assert.equal(kj.max_subflows, 1, "the join was up before the failure");
       const subs = subflows(j);
       assert.ok(subs.length >= 2);
+      keep = false;
     } finally {
       stop(ours);
       stop(py);
+      if (!keep) rmSync(dir, { recursive: true, force: true });
     }
   });
 });
