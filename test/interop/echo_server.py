@@ -4,7 +4,7 @@ network namespace). Plain TCP by default; --mptcp uses socket(AF_INET[6], SOCK_S
 Serves --count connections (default 1), one at a time, then prints one JSON line per
 connection: {"bytes_in", "bytes_out", "sha256_in", "sha256_out", "mptcp"} and exits.
 Bounded: every socket has a timeout (--timeout seconds, default 30)."""
-import argparse, hashlib, json, socket, struct, sys
+import argparse, hashlib, json, os, socket, struct, sys, time
 
 IPPROTO_MPTCP = 262
 SOL_MPTCP = 284
@@ -46,10 +46,14 @@ def main():
     ap.add_argument("--mptcp", action="store_true")
     ap.add_argument("--count", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=30)
+    ap.add_argument("--rcvbuf", type=int, default=0, help="SO_RCVBUF of the listener (0: the default)")
+    ap.add_argument("--read-after", default="", help="do not read before this file exists (prints PAUSED after accept)")
     a = ap.parse_args()
     fam = socket.AF_INET6 if ":" in a.addr else socket.AF_INET
     s = socket.socket(fam, socket.SOCK_STREAM, IPPROTO_MPTCP if a.mptcp else 0)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if a.rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, a.rcvbuf)
     s.bind((a.addr, a.port))
     s.listen(8)
     s.settimeout(a.timeout)
@@ -61,6 +65,15 @@ def main():
         nin = nout = 0
         info = Info(c, a.mptcp)
         info.sample()
+        if a.read_after:
+            # Our receive window closes while we do not read; bounded by the timeout.
+            print("PAUSED", flush=True)
+            until = time.monotonic() + a.timeout
+            while not os.path.exists(a.read_after):
+                if time.monotonic() > until:
+                    raise TimeoutError(f"{a.read_after} did not appear")
+                time.sleep(0.02)
+            info.sample()
         if a.mode == "source":
             # Deterministic bytes: the same SplitMix-free pattern is not needed here, any bytes do.
             left = a.source_bytes
