@@ -127,6 +127,8 @@ export class TcpConnection {
   private finSent = false;
   private finSeq = 0;
   private synPending = false;
+  /** End of the last new-data segment shorter than the MSS (Linux snd_sml, Minshall's Nagle). */
+  private sndSml = 0;
   private synRetrans = 0;
   private synSentAt = 0;
   private rstPending: { seq: number; ack: number; withAck: boolean; upper?: boolean } | undefined;
@@ -379,6 +381,7 @@ export class TcpConnection {
     this.iss = this.issOpt ?? randomU32(this.random);
     this.sndUna = this.iss;
     this.sndNxt = seqAdd(this.iss, 1);
+    this.sndSml = this.iss;
     this.synPending = true;
     this.active = true;
     this.go("ACTIVE_OPEN");
@@ -409,16 +412,17 @@ export class TcpConnection {
   read(dst: Uint8Array): number {
     const rb = this.rcvBuf;
     if (!rb || rb.readable === 0) return 0;
-    const before = this.windowToAdvertise();
     const n = rb.read(dst, 0, dst.length);
     this.s.bytesDelivered += n;
     this.freeReceiveBufferIfDone();
     if (n > 0 && isSynchronized(this.st) && canReceiveData(this.st)) {
-      // RFC 9293 3.8.6.2.2 / Linux tcp_cleanup_rbuf: announce a window that grew enough.
-      const after = this.windowToAdvertise();
+      // Linux tcp_cleanup_rbuf (RFC 9293 3.8.6.2.2 leaves the amount open): announce the window
+      // when the advertised one is at most half the largest, and the read at least doubled it.
       const cur = Math.max(0, seqDiff(this.rcvAdv, this.rcvNxt));
-      if (after - cur >= Math.min(this.config.receiveBufferSize / 2, 2 * this.advMss) || (cur < this.advMss && after >= this.advMss && before < after)) {
-        this.ackPending = true;
+      const clamp = Math.min(this.config.receiveBufferSize, 65535 * 2 ** this.rcvWscale);
+      if (2 * cur <= clamp) {
+        const after = this.windowToAdvertise();
+        if (after > 0 && after >= 2 * cur) this.ackPending = true;
       }
     }
     return n;
@@ -760,6 +764,7 @@ export class TcpConnection {
     this.iss = this.issOpt ?? randomU32(this.random);
     this.sndUna = this.iss;
     this.sndNxt = seqAdd(this.iss, 1);
+    this.sndSml = this.iss;
     this.sndWnd = h.window; // never scaled on a SYN (RFC 7323 section 2.2)
     this.maxSndWnd = this.sndWnd;
     this.sndWl1 = h.seq;
@@ -1561,8 +1566,9 @@ export class TcpConnection {
           this.armPersist(now);
         } else if (size < mss && size < avail && !(size >= this.maxSndWnd / 2 || this.forceSend)) {
           this.armPersist(now); // receiver SWS: wait for a bigger window
-        } else if (size < mss && size === avail && !this.config.noDelay && !this.finQueued && this.sndNxt !== this.sndUna && !probe) {
-          // Nagle (RFC 896): hold a small segment while data is unacknowledged.
+        } else if (size < mss && size === avail && !this.config.noDelay && !this.finQueued && this.smallSegmentUnacked() && !probe) {
+          // Nagle (RFC 896) with Minshall's update (Linux tcp_nagle_check): hold a small
+          // segment while an earlier small segment is unacknowledged.
         } else {
           payload = this.sendQ.slice(this.sentBytes, size);
         }
@@ -1580,6 +1586,7 @@ export class TcpConnection {
       this.finSeq = seqAdd(this.sndNxt, len);
     }
     this.sndNxt = s.end;
+    if (len > 0 && len < mss) this.sndSml = s.end; // Linux tcp_minshall_update
     this.sb.push(s, now);
     if (this.caState === "recovery") this.prrOut += len;
     this.afterDataSent(now, len);
@@ -1643,6 +1650,11 @@ export class TcpConnection {
       if (blocks > 0) used += 4 + 8 * blocks;
     }
     return Math.min(40, used) - ts;
+  }
+
+  /** Minshall's check (Linux tcp_minshall_check): the last small segment is not yet acknowledged. */
+  private smallSegmentUnacked(): boolean {
+    return seqGt(this.sndSml, this.sndUna) && seqLe(this.sndSml, this.sndNxt);
   }
 
   private armPersist(now: number): void {
