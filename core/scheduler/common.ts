@@ -108,6 +108,16 @@ export function cwndRoom(s: SchedSubflow): number {
   return c - f;
 }
 
+/**
+ * The subflow's TCP send window is closed (its last window update here said 0): it sends nothing
+ * new before a window update arrives on it, which never comes if its path died meanwhile. In
+ * MPTCP the window is connection-level (RFC 8684 section 3.3.4): a zero here while the
+ * connection-level window is open is an old reading of this subflow only.
+ */
+export function sendWindowClosed(s: SchedSubflow): boolean {
+  return s.tcp.sendWindow === 0;
+}
+
 /** Sender MSS of a subflow (1448 when unknown). */
 export function mssOf(s: SchedSubflow): number {
   return s.tcp.mss !== undefined && s.tcp.mss > 0 ? s.tcp.mss : 1448;

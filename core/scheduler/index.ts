@@ -32,6 +32,12 @@ export interface SchedSubflow {
      * sk_wmem_queued; the default scheduler's linger time). Bytes in flight when absent.
      */
     readonly unacked?: number;
+    /**
+     * The peer's TCP send window on this subflow (SND.WND), as its last segment here said: 0 means
+     * closed (the subflow only probes until a window update arrives on it), so it cannot take a
+     * burst (default scheduler). Unknown when absent.
+     */
+    readonly sendWindow?: number;
     /** Its congestion controller, for the pacing rate in bytes/s (default scheduler; 1.2 cwnd / srtt when absent). */
     readonly congestion?: { pacingRate?(srttUs: number): number | undefined } | undefined;
   };

@@ -19,6 +19,15 @@
 // bound to a subflow (data sequence numbers are taken when a subflow pulls), and reservations of
 // a subflow that leaves its tier are dropped, so no reservation strands data.
 //
+// A subflow whose TCP send window is closed (its last segment said window 0) gets no burst, and
+// loses the one it holds: it cannot pull until a window update arrives on it, and if its path
+// died meanwhile none ever does (its zero-window probes are not retransmissions: it never turns
+// stale), so a burst held for it would stop the connection for good (interop case 6b). Linux
+// instead raises the subflow's send window to the connection-level one (mptcp_check_allowed_size,
+// MPTcpExt SndWndShared; the window is connection-level, RFC 8684 section 3.3.4), sends the burst
+// into the dead path and re-sends it elsewhere once the subflow is stale; here the data goes to a
+// subflow that can send it, and the closed one takes bursts again after its window reopens.
+//
 // Send-buffer room: Linux grows a subflow's send buffer to 2 * max(cwnd, 10) * per_mss bytes of
 // buffer memory (tcp_sndbuf_expand), per_mss = roundup_pow_of_two(mss + MAX_TCP_HEADER +
 // skb_shared_info) + sk_buff (4352 for MSS 1448 on x86-64); the queue it bounds is counted in
@@ -26,7 +35,7 @@
 // is bounded here by that many payload bytes (about 6 congestion windows at MSS 1448). Ties of
 // linger time (idle subflows) go to the lower smoothed RTT (Linux: the first in its list).
 import type { SchedConnection, SchedSubflow, Scheduler } from "./index.ts";
-import { bestRank, mssOf, orderByRankRtt, pacingRateOf, queuedOf, rankAllows, schedRank } from "./common.ts";
+import { bestRank, mssOf, orderByRankRtt, pacingRateOf, queuedOf, rankAllows, schedRank, sendWindowClosed } from "./common.ts";
 
 /** Largest burst of one choice (Linux MPTCP_SEND_BURST_SIZE, 64 KiB). */
 export const SEND_BURST_SIZE: number = 65536;
@@ -67,8 +76,8 @@ export class LingerScheduler implements Scheduler {
   allowed<T extends SchedSubflow>(sf: T, all: readonly T[], conn?: SchedConnection): boolean {
     if (!rankAllows(sf, all)) return false;
     if (all.length <= 1 || conn === undefined) return true;
-    // Drop the reservations of subflows that left or lost their tier, and all of them when
-    // they exceed the data left to send.
+    // Drop the reservations of subflows that left, lost their tier or whose send window closed,
+    // and all of them when they exceed the data left to send.
     let unsent = 0;
     let haveUnsent = false;
     if (this.resSf.length > 0) {
@@ -118,7 +127,10 @@ export class LingerScheduler implements Scheduler {
     else this.removeAt(i);
   }
 
-  /** The subflow Linux would pick now: lowest linger time in the best tier (undefined when none is usable). */
+  /**
+   * The subflow Linux would pick now: lowest linger time in the best tier, passing over those whose
+   * TCP send window is closed (undefined when none is usable).
+   */
   choose<T extends SchedSubflow>(all: readonly T[]): T | undefined {
     const tier = bestRank(all);
     if (tier === 3) return undefined;
@@ -126,7 +138,7 @@ export class LingerScheduler implements Scheduler {
     let bestLinger = Infinity;
     for (let i = 0; i < all.length; i++) {
       const s = all[i]!;
-      if (schedRank(s) !== tier) continue;
+      if (schedRank(s) !== tier || sendWindowClosed(s)) continue;
       // No RTT sample yet: Linux's pacing rate is still unbounded then (tcp_update_pacing_rate
       // divides by srtt only once there is one), so the queue drains "at once": linger 0.
       const linger = this.lingerUs(s) ?? 0;
@@ -201,11 +213,11 @@ export class LingerScheduler implements Scheduler {
     this.bursts++;
   }
 
-  /** Drops the reservations of subflows that left `all` or lost their tier. */
+  /** Drops the reservations of subflows that left `all`, lost their tier or whose send window is closed. */
   private dropLeavers(all: readonly SchedSubflow[]): void {
     for (let i = this.resSf.length - 1; i >= 0; i--) {
       const s = this.resSf[i]!;
-      if (!all.includes(s) || !rankAllows(s, all)) {
+      if (!all.includes(s) || !rankAllows(s, all) || sendWindowClosed(s)) {
         this.assignedTotal -= this.resBytes[i]!;
         this.removeAt(i);
       }

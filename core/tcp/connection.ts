@@ -341,6 +341,14 @@ export class TcpConnection {
     return this.inFlight();
   }
 
+  /**
+   * The peer's send window SND.WND in bytes, as its last window update said (for the MPTCP
+   * scheduler): 0 while the window is closed (persist state: only probes go until an update).
+   */
+  get sendWindow(): number {
+    return this.sndWnd;
+  }
+
   /** Asks for an ACK on the next pollTransmit (an MPTCP layer signalling on a pure ACK). */
   requestAck(): void {
     if (isSynchronized(this.st) && this.st !== "CLOSED") this.ackPending = true;

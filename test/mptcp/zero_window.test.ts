@@ -84,3 +84,67 @@ describe("mptcp data-level zero window", () => {
     });
   }
 });
+
+// Interop case 6b (h12 report): the join's last segment advertised a zero window, then its path
+// dies; the receiver reads again and its window updates reach us on the first subflow only. The
+// join, its TCP window closed and its probes unanswered, must not hold back data the first
+// subflow could carry (Linux shares the connection-level window with the subflow,
+// mptcp_check_allowed_size, and reinjects what the dead subflow holds).
+describe("mptcp zero window on a subflow whose path then dies", () => {
+  for (const downUs of [600_000, 1_000_000, 1_900_000]) {
+    it(`the join's path dies at ${downUs / 1000} ms, the receiver reads again at 2 s: the transfer completes over the first subflow`, () => {
+      // Path 1 (the join) is the faster one: idle subflows tie on linger time, the lower RTT wins.
+      // (Autotuning keeps the advertised window below the 4 MiB buffer while nothing is read.)
+      const sc = scenario({ paths: [{ rateBps: 100e6, delayUs: 10_000 }, { rateBps: 100e6, delayUs: 2_000 }], serverConfig: { receiveBufferSize: 4 << 20, receiveBufferAutotune: true } });
+      const total = 4 << 20;
+      const data = sourceBytes(total);
+      let cc: MptcpConnection | undefined;
+      let srv: MptcpConnection | undefined;
+      let off = 0;
+      let got = 0;
+      let bad = -1;
+      const resumeUs = 2_000_000;
+      const buf = new Uint8Array(65536);
+      sc.client.app = (now) => {
+        if (!cc) return;
+        while (cc.pollEvent() !== undefined);
+        if (cc.state === "ESTABLISHED" && off < data.length) {
+          off += cc.write(now, data.subarray(off));
+          if (off === data.length) cc.shutdown(now);
+        }
+      };
+      sc.server.app = (now) => {
+        srv ??= sc.server.endpoint.pollAccept();
+        if (!srv) return;
+        while (srv.pollEvent() !== undefined);
+        if (now < resumeUs) return;
+        let n: number;
+        while ((n = srv.read(now, buf)) > 0) {
+          for (let i = 0; i < n && bad < 0; i++) if (buf[i] !== data[got + i]) bad = got + i;
+          got += n;
+        }
+        if (srv.peerClosed && srv.state === "CLOSE_WAIT") srv.shutdown(now);
+      };
+      sc.sim.at(0, (now) => {
+        cc = sc.client.endpoint.connect(now, sc.serverAddress, PORT, { localAddress: clientAddr(0) });
+      });
+      // By then the window is closed on both subflows (the server has not read anything yet).
+      let zeroOnJoin = false;
+      sc.sim.at(downUs, () => {
+        const join = cc?.subflows.find((s) => !s.initial);
+        zeroOnJoin = join !== undefined && join.tcp.stats().sndWnd === 0;
+        sc.paths[1]!.setUp(false);
+      });
+      sc.sim.at(resumeUs, (now) => {
+        sc.server.app?.(now, sc.server);
+        sc.sim.poke(sc.server);
+      });
+      const finished = sc.sim.runUntilTrue(() => got === total && !!srv?.peerClosed, 60_000_000);
+      assert.ok(zeroOnJoin, "the join's TCP send window was zero when its path died");
+      assert.equal(bad, -1);
+      assert.equal(got, total, `received ${got} of ${total}`);
+      assert.ok(finished);
+      assert.ok(sc.sim.now < 20_000_000, `done at ${sc.sim.now} µs`);
+    });
+  }
+});

@@ -1,7 +1,8 @@
 // The default scheduler as first written (core/scheduler/linger.ts at d3fda60, a Map of
 // reservations, every reading taken afresh on each call): the oracle of the equivalence test in
 // schedulers.test.ts, which checks that the restructured linger.ts makes the same decisions.
-// Not imported by core/.
+// Not imported by core/. Changed identically with linger.ts since: a subflow whose TCP send window
+// is closed (tcp.sendWindow === 0) is not chosen and loses its reservation (interop case 6b).
 import type { SchedConnection, SchedSubflow, Scheduler } from "../../core/scheduler/index.ts";
 import { bestRank, mssOf, orderByRankRtt, pacingRateOf, queuedOf, rankAllows, schedRank } from "../../core/scheduler/common.ts";
 
@@ -80,7 +81,7 @@ export class ReferenceLingerScheduler implements Scheduler {
     let best: T | undefined;
     let bestLinger = Infinity;
     for (const s of all) {
-      if (schedRank(s) !== tier) continue;
+      if (schedRank(s) !== tier || s.tcp.sendWindow === 0) continue;
       // No RTT sample yet: Linux's pacing rate is still unbounded then (tcp_update_pacing_rate
       // divides by srtt only once there is one), so the queue drains "at once": linger 0.
       const linger = this.lingerUs(s) ?? 0;
@@ -130,11 +131,11 @@ export class ReferenceLingerScheduler implements Scheduler {
     this.bursts++;
   }
 
-  /** Drops the reservations of subflows that left or lost their tier, and any beyond the data left to send. */
+  /** Drops the reservations of subflows that left, lost their tier or whose send window is closed, and any beyond the data left to send. */
   private expire(all: readonly SchedSubflow[], conn: SchedConnection): void {
     if (this.assigned.size === 0) return;
     for (const [s, a] of this.assigned) {
-      if (!all.includes(s) || !rankAllows(s, all)) {
+      if (!all.includes(s) || !rankAllows(s, all) || s.tcp.sendWindow === 0) {
         this.assigned.delete(s);
         this.assignedTotal -= a;
       }

@@ -122,6 +122,31 @@ describe("default: Linux's linger time and 64 KiB bursts", () => {
     assert.equal(s2.allowed(d, [c, d], conn(1e9, 1e9)), false);
     assert.equal(s2.bursts, 0);
   });
+  it("gives no burst to a subflow whose TCP send window is closed, and takes back the one it holds (interop 6b)", () => {
+    // The join (lower RTT) holds a burst; then its last segment says window 0 and its path dies:
+    // no window update ever reaches it. The burst goes to the first subflow instead of waiting.
+    const first = sf(0, { rttMs: 20, cwnd: 40, queued: 0 });
+    const join = sf(1, { rttMs: 5, cwnd: 40, queued: 0 });
+    const all = [first, join];
+    const s = new LingerScheduler();
+    assert.equal(s.allowed(first, all, conn(1e9, SEND_BURST_SIZE)), false);
+    assert.equal(s.reserved(join), SEND_BURST_SIZE);
+    (join.tcp as { sendWindow?: number }).sendWindow = 0;
+    assert.equal(s.choose(all), first);
+    assert.equal(s.allowed(first, all, conn(1e9, SEND_BURST_SIZE)), true);
+    assert.deepEqual([s.reserved(first), s.reserved(join)], [SEND_BURST_SIZE, 0]);
+    assert.equal(s.allowed(join, all, conn(1e9, SEND_BURST_SIZE)), false);
+    // Every subflow closed: nobody gets a burst (each waits for its window update or probe answer).
+    (first.tcp as { sendWindow?: number }).sendWindow = 0;
+    const s2 = new LingerScheduler();
+    assert.equal(s2.choose(all), undefined);
+    assert.equal(s2.allowed(first, all, conn(1e9, SEND_BURST_SIZE)), false);
+    assert.equal(s2.bursts, 0);
+    // The window reopens: bursts again.
+    (join.tcp as { sendWindow?: number }).sendWindow = 65535;
+    assert.equal(s2.allowed(join, all, conn(1e9, SEND_BURST_SIZE)), true);
+    assert.equal(s2.reserved(join), SEND_BURST_SIZE);
+  });
   it("uses backup subflows only when no regular subflow is active", () => {
     const reg = sf(0, { rttMs: 100, cwnd: 10, inflight: 8, queued: 8 });
     const bak = sf(1, { rttMs: 5, cwnd: 10, backup: true });
@@ -341,11 +366,13 @@ describe("default: the restructured scheduler decides as the first version did (
   // linger.ts keeps its reservations in arrays and reads the connection view at most twice per
   // pull; test/scheduler/linger_reference.ts is the version before (a Map, every reading afresh).
   // Both are driven through the same random sequence of pulls, sends and changes of the
-  // subflows (RTT, window, queue, pacing rate, MSS, tiers, subflows leaving and coming back).
+  // subflows (RTT, window, queue, pacing rate, MSS, TCP send window, tiers, subflows leaving and
+  // coming back).
   type Op =
     | { k: "allowed"; i: number; wnd: number; unsent: number }
     | { k: "sent"; i: number; len: number }
     | { k: "set"; i: number; rttMs: number; cwnd: number; inflight: number; queued: number; pace: number; mss: number }
+    | { k: "sndwnd"; i: number; wnd: number }
     | { k: "tier"; i: number; backup: boolean; stale: boolean; usable: boolean }
     | { k: "member"; i: number }
     | { k: "order" };
@@ -367,6 +394,8 @@ describe("default: the restructured scheduler decides as the first version did (
       }),
     },
     { weight: 1, arbitrary: fc.record({ k: fc.constant("tier" as const), i: idx, backup: fc.boolean(), stale: fc.boolean(), usable: fc.constantFrom(true, true, true, false) }) },
+    // The TCP send window: closed (0), open, or not in the view (-1).
+    { weight: 2, arbitrary: fc.record({ k: fc.constant("sndwnd" as const), i: idx, wnd: fc.constantFrom(-1, 0, 0, 1448, 65535) }) },
     { weight: 1, arbitrary: fc.record({ k: fc.constant("member" as const), i: idx }) },
     { weight: 1, arbitrary: fc.record({ k: fc.constant("order" as const) }) },
   );
@@ -395,6 +424,10 @@ describe("default: the restructured scheduler decides as the first version did (
             else delete t.unacked;
             if (o.pace >= 0) t.congestion = { pacingRate: (): number => o.pace };
             else delete t.congestion;
+          } else if (o.k === "sndwnd") {
+            const t = s.tcp as { sendWindow?: number };
+            if (o.wnd >= 0) t.sendWindow = o.wnd;
+            else delete t.sendWindow;
           } else if (o.k === "tier") {
             (s as { backup: boolean }).backup = o.backup;
             s.stale = o.stale;
