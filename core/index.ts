@@ -40,8 +40,11 @@ export { DEFAULT_MPTCP_CONFIG, emptyCounters as emptyMptcpCounters } from "./mpt
 export type { LocalAddressSpec, MptcpCloseReason, MptcpConfig, MptcpCounters, MptcpDropReason, MptcpEvent, MptcpState, MptcpStats, PathManagerConfig, SubflowCloseReason, SubflowStats } from "./mptcp/types.ts";
 export { createScheduler, DefaultScheduler, RoundRobinScheduler } from "./scheduler/index.ts";
 export type { SchedSubflow, Scheduler } from "./scheduler/index.ts";
-export { FullMeshPathManager } from "./path_manager/index.ts";
-export type { PathManager, PmConnection } from "./path_manager/index.ts";
+export { createPathManager, FullMeshPathManager } from "./path_manager/index.ts";
+export type { PathManager, PathManagerKind, PmConnection } from "./path_manager/index.ts";
+export { DEFAULT_NDIFFPORTS, NDiffPortsPathManager } from "./path_manager/ndiffports.ts";
+export { SignalPathManager, UserspacePathManager } from "./path_manager/userspace.ts";
+export type { UserspacePmEvent } from "./path_manager/userspace.ts";
 export { acceptableMpCapable, FALLBACK_TABLE, findMpCapable, mpCapableFlags } from "./mptcp/handshake.ts";
 export type { FallbackReason } from "./mptcp/handshake.ts";
 export { AddressSignalling, MAX_REMOTE_ADDRS } from "./mptcp/signalling.ts";
