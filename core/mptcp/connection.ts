@@ -153,6 +153,8 @@ export class MptcpConnection implements SubflowOwner {
   /** No subflow left (the last one was reset): the close timeout runs; the reason it ends with. */
   orphanReason: MptcpCloseReason | undefined;
   readAdvertised = 0;
+  /** @internal The right edge (DSN) of the connection-level window advertised so far. */
+  rcvWndSent: bigint | undefined;
   bytesWritten = 0;
   bytesRead = 0;
   bytesAckedTotal = 0;
@@ -677,6 +679,26 @@ export class MptcpConnection implements SubflowOwner {
     // The window a segment is about to carry: read() compares with it to decide on an update.
     const w = recvWindow(this);
     this.readAdvertised = w;
+    return w;
+  }
+
+  /**
+   * The window a subflow advertises is the connection's, relative to the DATA_ACK (Linux
+   * mptcp_set_rwin, msk->rcv_wnd_sent): never moving the connection's right edge backwards,
+   * and never pushed past it by a subflow's own never-shrink rule (that subflow's old window,
+   * relative to an older DATA_ACK, would reach beyond the buffer another subflow filled).
+   */
+  sfAdvertise(sf: Subflow, own: number, wscale: number): number | undefined {
+    void sf;
+    if (!this.isMptcp || !this.recvBuf) return undefined;
+    const ack = recvNext(this);
+    const unit = 2 ** wscale;
+    let w = own;
+    const prev = this.rcvWndSent === undefined ? 0n : BigInt.asIntN(64, this.rcvWndSent - ack);
+    if (prev > BigInt(w)) w = Math.min(65535 * unit, Number(prev));
+    w = Math.floor(w / unit) * unit;
+    const edge = (ack + BigInt(w)) & 0xffffffffffffffffn;
+    if (this.rcvWndSent === undefined || BigInt.asIntN(64, edge - this.rcvWndSent) > 0n) this.rcvWndSent = edge;
     return w;
   }
 

@@ -281,10 +281,29 @@ export function onDataRto(conn: MptcpConnection, now: number): void {
   // for it: the peer, still in MPTCP, dropped the bytes at the data level (Linux RcvPruned);
   // only a re-send here helps. (A peer that fell back sends no DATA_ACK at all.)
   if (only && only.noDss === 0 && seqDiff(only.dataAckRel, only.sentRel) >= 0) only.dataRtx = true;
+  // Several subflows (no fallback possible): data a subflow carried, acknowledged by a segment
+  // with a DATA_ACK, yet not DATA_ACKed, was dropped at the data level; it may go again on that
+  // subflow too: the other one may be dead without counting as such (a join probing a closed
+  // window never goes stale), and nobody would send it.
+  if (live.length > 1) for (const s of live) if (s.noDss === 0) s.dataRtx = true;
   const una = conn.una;
   const sent = conn.sndNxt - una;
   if (sent > 0n) {
     const len = Number(sent > 65536n ? 65536n : sent);
+    const end = una + BigInt(len);
+    // One entry per range: what an earlier firing queued and nobody sent yet is replaced.
+    for (let i = 0; i < conn.reinject.length; ) {
+      const r = conn.reinject[i]!;
+      const rEnd = r.dsn + BigInt(r.len);
+      if (rEnd <= end) conn.reinject.splice(i, 1);
+      else {
+        if (r.dsn < end) {
+          r.len = Number(rEnd - end);
+          r.dsn = end;
+        }
+        i++;
+      }
+    }
     conn.reinject.unshift({ dsn: una, len, ssn: 0, csum: -1 });
   }
   conn.rtxBackoff++;

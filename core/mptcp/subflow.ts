@@ -29,6 +29,7 @@ export interface SubflowOwner {
   sfOptions(sf: Subflow, info: TcpOutgoingInfo, budget: number): MptcpOption[] | undefined;
   sfOptionSpace(sf: Subflow, flags: number, length: number): number;
   sfWindow(sf: Subflow): number;
+  sfAdvertise(sf: Subflow, own: number, wscale: number): number | undefined;
   sfDeliver(sf: Subflow, seq: number, data: Uint8Array): void;
   sfPull(sf: Subflow, maxBytes: number): { data: Uint8Array; meta?: unknown } | undefined;
   sfAcked(sf: Subflow, meta: unknown): void;
@@ -166,6 +167,9 @@ export class Subflow implements TcpUpperLayer, SchedSubflow {
   }
   receiveWindow(): number {
     return this.owner.sfWindow(this);
+  }
+  advertiseWindow(own: number, wscale: number): number | undefined {
+    return this.owner.sfAdvertise(this, own, wscale);
   }
   deliver(seq: number, data: Uint8Array): void {
     this.owner.sfDeliver(this, seq, data);

@@ -15,7 +15,7 @@ import { InvalidArgumentError, InvalidStateError } from "../errors.ts";
 import { createReceiveBuffer } from "../kernels/factory.ts";
 import { Refusal } from "../kernels/types.ts";
 import type { ReceiveBuffer } from "../kernels/types.ts";
-import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from "../wire/seq.ts";
+import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax } from "../wire/seq.ts";
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from "../wire/types.ts";
 import type { SackBlock, TcpOptions, TcpSegment } from "../wire/types.ts";
 import { SendBytes } from "./buffers.ts";
@@ -1731,9 +1731,14 @@ export class TcpConnection {
         used += 12;
       }
       if (flags & TCP_ACK) {
-        const w = Math.max(this.windowToAdvertise(), Math.max(0, seqDiff(this.rcvAdv, this.rcvNxt)));
+        const own = this.windowToAdvertise();
+        const shared = this.upper?.advertiseWindow ? this.upper.advertiseWindow(own, this.rcvWscale) : undefined;
+        const w = shared ?? Math.max(own, Math.max(0, seqDiff(this.rcvAdv, this.rcvNxt)));
         window = Math.min(65535, Math.floor(w / 2 ** this.rcvWscale));
-        this.rcvAdv = seqAdd(this.rcvNxt, window * 2 ** this.rcvWscale);
+        const edge = seqAdd(this.rcvNxt, window * 2 ** this.rcvWscale);
+        // A shared (connection-level) window may advertise less than before at this subflow's
+        // sequence numbers; what was accepted here before stays acceptable at the TCP level.
+        this.rcvAdv = shared === undefined ? edge : seqMax(this.rcvAdv, edge);
         if (this.sackOk && !(flags & TCP_RST)) {
           const reserve = this.upper?.optionSpace ? this.upper.optionSpace(flags, payload?.length ?? 0) : 0;
           const maxBlocks = Math.floor((space - used - reserve - 4) / 8);

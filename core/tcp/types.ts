@@ -150,6 +150,13 @@ export interface TcpUpperLayer {
   /** (c) Receive window to advertise, in bytes (connection level, relative to DATA_ACK). */
   receiveWindow?(): number;
   /**
+   * (c') The window (bytes) to put in the header of a segment, given the one this TCP would
+   * offer (`own`, already capped, SWS-avoided and scaled down to `wscale` units). When present
+   * and it answers, it replaces TCP's own never-shrink rule (MPTCP: the right edge is kept per
+   * connection, Linux mptcp_set_rwin); undefined keeps TCP's rule.
+   */
+  advertiseWindow?(own: number, wscale: number): number | undefined;
+  /**
    * (d) In-order subflow payload starting at `seq`. When present, payload bypasses the
    * connection's own receive buffer and read() returns nothing. The bytes are only valid
    * during the call.

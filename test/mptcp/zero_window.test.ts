@@ -8,6 +8,7 @@ import { FunctionBox } from "../../adapters/memory/middleboxes.ts";
 import type { MptcpConnection } from "../../core/mptcp/connection.ts";
 import { PORT, clientAddr, scenario, sourceBytes } from "./helpers.ts";
 import type { LinkSpec } from "../../adapters/memory/simulator.ts";
+import { finishTcp, put16, tcpChecksumOk, tcpInfo } from "../../adapters/memory/tcpbytes.ts";
 
 interface Run {
   got: number;
@@ -132,7 +133,11 @@ describe("mptcp zero window on a subflow whose path then dies", () => {
       let zeroOnJoin = false;
       sc.sim.at(downUs, () => {
         const join = cc?.subflows.find((s) => !s.initial);
-        zeroOnJoin = join !== undefined && join.tcp.stats().sndWnd === 0;
+        // Since h15 our receiver advertises the connection's right edge on every subflow (Linux
+        // msk->rcv_wnd_sent), so the join's own TCP window may stay open (relative to an older
+        // DATA_ACK) while the connection-level one is closed: either closes the join.
+        const connClosed = cc !== undefined && cc.sndWndEdge <= cc.sndNxt;
+        zeroOnJoin = join !== undefined && (join.tcp.stats().sndWnd === 0 || connClosed);
         sc.paths[1]!.setUp(false);
       });
       sc.sim.at(resumeUs, (now) => {
@@ -140,11 +145,86 @@ describe("mptcp zero window on a subflow whose path then dies", () => {
         sc.sim.poke(sc.server);
       });
       const finished = sc.sim.runUntilTrue(() => got === total && !!srv?.peerClosed, 60_000_000);
-      assert.ok(zeroOnJoin, "the join's TCP send window was zero when its path died");
+      assert.ok(zeroOnJoin, "the join's TCP send window (or the connection-level one) was zero when its path died");
       assert.equal(bad, -1);
       assert.equal(got, total, `received ${got} of ${total}`);
       assert.ok(finished);
       assert.ok(sc.sim.now < 20_000_000, `done at ${sc.sim.now} µs`);
+    });
+  }
+});
+
+// h15: a fixed 256 KiB receive buffer (no autotuning), two subflows; the receiver stops reading,
+// the join's path dies, the receiver reads again. Every subflow advertises the connection's
+// right edge (Linux msk->rcv_wnd_sent): none may advertise past the buffer, so our receiver
+// drops nothing out of window; and data the dead join carried (or that was dropped after the
+// TCP ACK) goes again on the first subflow through the data-level retransmission timer.
+describe("mptcp fixed receive buffer, receiver pauses, the join's path dies", () => {
+  // inflate: a middlebox doubles the window the server advertises on the join (a peer whose
+  // subflow advertises past its buffer): data beyond the buffer is TCP-acked, then dropped at
+  // the data level; it must go again once the join's path is dead.
+  for (const [downUs, inflate] of [[600_000, false], [1_000_000, false], [1_900_000, false], [600_000, true], [1_000_000, true], [1_900_000, true]] as const) {
+    it(`256 KiB buffer, the join dies at ${downUs / 1000} ms, reads resume at 2 s${inflate ? ", join's window inflated on the way" : ""}: completes${inflate ? "" : ", no out-of-window drops"}`, () => {
+      const sc = scenario({ paths: [{ rateBps: 100e6, delayUs: 10_000 }, { rateBps: 100e6, delayUs: 2_000 }], serverConfig: { receiveBufferSize: 256 << 10, receiveBufferAutotune: false } });
+      if (inflate) {
+        sc.paths[1]!.addMiddlebox(new FunctionBox("inflate-window", (p, ctx) => {
+          const info = ctx.dir === 1 ? tcpInfo(p) : undefined;
+          if (info && info.window > 0 && !(info.flags & 0x02)) {
+            const ok = tcpChecksumOk(p, info);
+            put16(p, info.tcpOff + 14, Math.min(0xffff, info.window * 2));
+            finishTcp(p, info, ok);
+          }
+          return [p];
+        }));
+      }
+      const total = 4 << 20;
+      const data = sourceBytes(total);
+      let cc: MptcpConnection | undefined;
+      let srv: MptcpConnection | undefined;
+      let off = 0;
+      let got = 0;
+      let bad = -1;
+      const resumeUs = 2_000_000;
+      const buf = new Uint8Array(65536);
+      // The receiver reads in bursts: every 5 ms, 64 KiB at most (some data waits in the buffer).
+      let nextRead = 0;
+      sc.client.app = (now) => {
+        if (!cc) return;
+        while (cc.pollEvent() !== undefined);
+        if (cc.state === "ESTABLISHED" && off < data.length) {
+          off += cc.write(now, data.subarray(off));
+          if (off === data.length) cc.shutdown(now);
+        }
+      };
+      sc.server.app = (now) => {
+        srv ??= sc.server.endpoint.pollAccept();
+        if (!srv) return;
+        while (srv.pollEvent() !== undefined);
+        if (now < resumeUs || now < nextRead) return;
+        nextRead = now + 5_000;
+        const n = srv.read(now, buf);
+        for (let i = 0; i < n && bad < 0; i++) if (buf[i] !== data[got + i]) bad = got + i;
+        got += n;
+        if (srv.peerClosed && srv.state === "CLOSE_WAIT") srv.shutdown(now);
+      };
+      sc.sim.at(0, (now) => {
+        cc = sc.client.endpoint.connect(now, sc.serverAddress, PORT, { localAddress: clientAddr(0) });
+      });
+      sc.sim.at(downUs, () => sc.paths[1]!.setUp(false));
+      for (let t = resumeUs; t < 40_000_000; t += 5_000) {
+        sc.sim.at(t, (now) => {
+          sc.server.app?.(now, sc.server);
+          sc.sim.poke(sc.server);
+        });
+      }
+      const finished = sc.sim.runUntilTrue(() => got === total && !!srv?.peerClosed, 60_000_000);
+      const drops = srv?.drops.OutOfWindow ?? 0;
+      assert.equal(bad, -1);
+      assert.equal(got, total, `received ${got} of ${total}`);
+      assert.ok(finished);
+      if (inflate) assert.ok(drops > 0, "the receiver dropped data beyond its buffer");
+      else assert.equal(drops, 0, `our receiver dropped ${drops} segments out of window`);
+      assert.ok(sc.sim.now < 30_000_000, `done at ${sc.sim.now} µs`);
     });
   }
 });
