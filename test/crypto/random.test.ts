@@ -39,6 +39,25 @@ test("fill gives the 32-bit outputs big-endian, and is reproducible from the see
   assert.ok(mean > 110 && mean < 145, `mean ${mean}`);
 });
 
+test("fill (word-wise fast path) equals nextU32 big-endian, for any length, on a subarray, and continues the stream", () => {
+  for (const len of [0, 1, 3, 4, 5, 64, 1001, 65536 + 7]) {
+    const fast = new SeededRandomSource(99);
+    const ref = new SeededRandomSource(99);
+    const backing = new Uint8Array(len + 3);
+    const got = backing.subarray(1, 1 + len); // unaligned view
+    fast.fill(got);
+    fast.fill(backing.subarray(0, 0));
+    const want = new Uint8Array(len);
+    for (let i = 0; i < len; i += 4) {
+      const r = ref.nextU32();
+      for (let k = 0; k < 4 && i + k < len; k++) want[i + k] = (r >>> (24 - 8 * k)) & 0xff;
+    }
+    assert.deepEqual(got, want, `length ${len}`);
+    assert.equal(fast.nextU32(), ref.nextU32(), `state after length ${len}`);
+    assert.equal(backing[0], 0);
+  }
+});
+
 test("randomU32 and randomU64 read the source big-endian", () => {
   const fixed: RandomSource = {
     fill(bytes: Uint8Array): void {
