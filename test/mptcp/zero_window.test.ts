@@ -19,15 +19,63 @@ interface Run {
   client: MptcpConnection | undefined;
 }
 
+interface Upload {
+  got: number;
+  bad: number;
+  cc: MptcpConnection | undefined;
+  srv: MptcpConnection | undefined;
+  /** Every byte received (and checked) and the client's DATA_FIN in. */
+  done(): boolean;
+}
+
+/**
+ * The client connects at 0, uploads `total` bytes and shuts down; the server reads nothing
+ * before `resumeUs`, then everything it holds at each wake-up, or with `burstUs` one read of at
+ * most 64 KiB per `burstUs` (some data waits in the buffer). Every byte read is checked.
+ */
+function upload(sc: ReturnType<typeof scenario>, total: number, resumeUs: number, burstUs?: number): Upload {
+  const data = sourceBytes(total);
+  const u: Upload = { got: 0, bad: -1, cc: undefined, srv: undefined, done: () => u.got === total && !!u.srv?.peerClosed };
+  let off = 0;
+  let nextRead = 0;
+  const buf = new Uint8Array(65536);
+  const take = (srv: MptcpConnection, now: number): number => {
+    const n = srv.read(now, buf);
+    for (let i = 0; i < n && u.bad < 0; i++) if (buf[i] !== data[u.got + i]) u.bad = u.got + i;
+    u.got += n;
+    return n;
+  };
+  sc.client.app = (now) => {
+    const cc = u.cc;
+    if (!cc) return;
+    while (cc.pollEvent() !== undefined);
+    if (cc.state === "ESTABLISHED" && off < data.length) {
+      off += cc.write(now, data.subarray(off));
+      if (off === data.length) cc.shutdown(now);
+    }
+  };
+  sc.server.app = (now) => {
+    const srv = (u.srv ??= sc.server.endpoint.pollAccept());
+    if (!srv) return;
+    while (srv.pollEvent() !== undefined);
+    if (now < resumeUs) return;
+    if (burstUs === undefined) while (take(srv, now) > 0);
+    else if (now >= nextRead) {
+      nextRead = now + burstUs;
+      take(srv, now);
+    } else return;
+    if (srv.peerClosed && srv.state === "CLOSE_WAIT") srv.shutdown(now);
+  };
+  sc.sim.at(0, (now) => {
+    u.cc = sc.client.endpoint.connect(now, sc.serverAddress, PORT, { localAddress: clientAddr(0) });
+  });
+  return u;
+}
+
 /** Client uploads `total` bytes; the server reads nothing before `resumeUs`; every server-to-client packet in [resumeUs, resumeUs + dropUs) is lost. */
 function run(o: { paths: LinkSpec[]; total: number; rcvBuf: number; resumeUs: number; dropUs: number; seed?: number; mptcp?: boolean }): Run {
   const sc = scenario({ paths: o.paths, seed: o.seed ?? 1, serverConfig: { receiveBufferSize: o.rcvBuf, ...(o.mptcp === false ? { mptcp: false } : {}) }, clientConfig: o.mptcp === false ? { mptcp: false } : {} });
-  const data = sourceBytes(o.total);
-  let cc: MptcpConnection | undefined;
-  let srv: MptcpConnection | undefined;
-  let off = 0;
-  let got = 0;
-  let bad = -1;
+  const u = upload(sc, o.total, o.resumeUs);
   let dropped = 0;
   // Server side of the server link is B (direction 1: B -> A).
   sc.serverLink.addMiddlebox(new FunctionBox("drop-window-update", (p, ctx) => {
@@ -37,37 +85,13 @@ function run(o: { paths: LinkSpec[]; total: number; rcvBuf: number; resumeUs: nu
     }
     return [p];
   }));
-  const buf = new Uint8Array(65536);
-  sc.client.app = (now) => {
-    if (!cc) return;
-    while (cc.pollEvent() !== undefined);
-    if (cc.state === "ESTABLISHED" && off < data.length) {
-      off += cc.write(now, data.subarray(off));
-      if (off === data.length) cc.shutdown(now);
-    }
-  };
-  sc.server.app = (now) => {
-    srv ??= sc.server.endpoint.pollAccept();
-    if (!srv) return;
-    while (srv.pollEvent() !== undefined);
-    if (now < o.resumeUs) return;
-    let n: number;
-    while ((n = srv.read(now, buf)) > 0) {
-      for (let i = 0; i < n && bad < 0; i++) if (buf[i] !== data[got + i]) bad = got + i;
-      got += n;
-    }
-    if (srv.peerClosed && srv.state === "CLOSE_WAIT") srv.shutdown(now);
-  };
-  sc.sim.at(0, (now) => {
-    cc = sc.client.endpoint.connect(now, sc.serverAddress, PORT, { localAddress: clientAddr(0) });
-  });
   // The server resumes reading at resumeUs (no packet arrives then: the window is closed).
   sc.sim.at(o.resumeUs, (now) => {
     sc.server.app?.(now, sc.server);
     sc.sim.poke(sc.server);
   });
-  const finished = sc.sim.runUntilTrue(() => got === o.total && !!srv?.peerClosed, 120_000_000);
-  return { got, bad, dropped, doneUs: sc.sim.now, finished, client: cc };
+  const finished = sc.sim.runUntilTrue(u.done, 120_000_000);
+  return { got: u.got, bad: u.bad, dropped, doneUs: sc.sim.now, finished, client: u.cc };
 }
 
 describe("mptcp data-level zero window", () => {
@@ -98,45 +122,18 @@ describe("mptcp zero window on a subflow whose path then dies", () => {
       // (Autotuning keeps the advertised window below the 4 MiB buffer while nothing is read.)
       const sc = scenario({ paths: [{ rateBps: 100e6, delayUs: 10_000 }, { rateBps: 100e6, delayUs: 2_000 }], serverConfig: { receiveBufferSize: 4 << 20, receiveBufferAutotune: true } });
       const total = 4 << 20;
-      const data = sourceBytes(total);
-      let cc: MptcpConnection | undefined;
-      let srv: MptcpConnection | undefined;
-      let off = 0;
-      let got = 0;
-      let bad = -1;
       const resumeUs = 2_000_000;
-      const buf = new Uint8Array(65536);
-      sc.client.app = (now) => {
-        if (!cc) return;
-        while (cc.pollEvent() !== undefined);
-        if (cc.state === "ESTABLISHED" && off < data.length) {
-          off += cc.write(now, data.subarray(off));
-          if (off === data.length) cc.shutdown(now);
-        }
-      };
-      sc.server.app = (now) => {
-        srv ??= sc.server.endpoint.pollAccept();
-        if (!srv) return;
-        while (srv.pollEvent() !== undefined);
-        if (now < resumeUs) return;
-        let n: number;
-        while ((n = srv.read(now, buf)) > 0) {
-          for (let i = 0; i < n && bad < 0; i++) if (buf[i] !== data[got + i]) bad = got + i;
-          got += n;
-        }
-        if (srv.peerClosed && srv.state === "CLOSE_WAIT") srv.shutdown(now);
-      };
-      sc.sim.at(0, (now) => {
-        cc = sc.client.endpoint.connect(now, sc.serverAddress, PORT, { localAddress: clientAddr(0) });
-      });
+      const u = upload(sc, total, resumeUs);
+      const cc = (): MptcpConnection | undefined => u.cc;
       // By then the window is closed on both subflows (the server has not read anything yet).
       let zeroOnJoin = false;
       sc.sim.at(downUs, () => {
-        const join = cc?.subflows.find((s) => !s.initial);
+        const c = cc();
+        const join = c?.subflows.find((s) => !s.initial);
         // Since h15 our receiver advertises the connection's right edge on every subflow (Linux
         // msk->rcv_wnd_sent), so the join's own TCP window may stay open (relative to an older
         // DATA_ACK) while the connection-level one is closed: either closes the join.
-        const connClosed = cc !== undefined && cc.sndWndEdge <= cc.sndNxt;
+        const connClosed = c !== undefined && c.sndWndEdge <= c.sndNxt;
         zeroOnJoin = join !== undefined && (join.tcp.stats().sndWnd === 0 || connClosed);
         sc.paths[1]!.setUp(false);
       });
@@ -144,10 +141,10 @@ describe("mptcp zero window on a subflow whose path then dies", () => {
         sc.server.app?.(now, sc.server);
         sc.sim.poke(sc.server);
       });
-      const finished = sc.sim.runUntilTrue(() => got === total && !!srv?.peerClosed, 60_000_000);
+      const finished = sc.sim.runUntilTrue(u.done, 60_000_000);
       assert.ok(zeroOnJoin, "the join's TCP send window (or the connection-level one) was zero when its path died");
-      assert.equal(bad, -1);
-      assert.equal(got, total, `received ${got} of ${total}`);
+      assert.equal(u.bad, -1);
+      assert.equal(u.got, total, `received ${u.got} of ${total}`);
       assert.ok(finished);
       assert.ok(sc.sim.now < 20_000_000, `done at ${sc.sim.now} µs`);
     });
@@ -178,38 +175,9 @@ describe("mptcp fixed receive buffer, receiver pauses, the join's path dies", ()
         }));
       }
       const total = 4 << 20;
-      const data = sourceBytes(total);
-      let cc: MptcpConnection | undefined;
-      let srv: MptcpConnection | undefined;
-      let off = 0;
-      let got = 0;
-      let bad = -1;
       const resumeUs = 2_000_000;
-      const buf = new Uint8Array(65536);
       // The receiver reads in bursts: every 5 ms, 64 KiB at most (some data waits in the buffer).
-      let nextRead = 0;
-      sc.client.app = (now) => {
-        if (!cc) return;
-        while (cc.pollEvent() !== undefined);
-        if (cc.state === "ESTABLISHED" && off < data.length) {
-          off += cc.write(now, data.subarray(off));
-          if (off === data.length) cc.shutdown(now);
-        }
-      };
-      sc.server.app = (now) => {
-        srv ??= sc.server.endpoint.pollAccept();
-        if (!srv) return;
-        while (srv.pollEvent() !== undefined);
-        if (now < resumeUs || now < nextRead) return;
-        nextRead = now + 5_000;
-        const n = srv.read(now, buf);
-        for (let i = 0; i < n && bad < 0; i++) if (buf[i] !== data[got + i]) bad = got + i;
-        got += n;
-        if (srv.peerClosed && srv.state === "CLOSE_WAIT") srv.shutdown(now);
-      };
-      sc.sim.at(0, (now) => {
-        cc = sc.client.endpoint.connect(now, sc.serverAddress, PORT, { localAddress: clientAddr(0) });
-      });
+      const u = upload(sc, total, resumeUs, 5_000);
       sc.sim.at(downUs, () => sc.paths[1]!.setUp(false));
       for (let t = resumeUs; t < 40_000_000; t += 5_000) {
         sc.sim.at(t, (now) => {
@@ -217,10 +185,10 @@ describe("mptcp fixed receive buffer, receiver pauses, the join's path dies", ()
           sc.sim.poke(sc.server);
         });
       }
-      const finished = sc.sim.runUntilTrue(() => got === total && !!srv?.peerClosed, 60_000_000);
-      const drops = srv?.drops.OutOfWindow ?? 0;
-      assert.equal(bad, -1);
-      assert.equal(got, total, `received ${got} of ${total}`);
+      const finished = sc.sim.runUntilTrue(u.done, 60_000_000);
+      const drops = u.srv?.drops.OutOfWindow ?? 0;
+      assert.equal(u.bad, -1);
+      assert.equal(u.got, total, `received ${u.got} of ${total}`);
       assert.ok(finished);
       if (inflate) assert.ok(drops > 0, "the receiver dropped data beyond its buffer");
       else assert.equal(drops, 0, `our receiver dropped ${drops} segments out of window`);
