@@ -190,13 +190,13 @@ export function wasmChecksumKernel(variant?: WasmVariant): WasmChecksumKernel {
       return sumAt(ptr, len, initial);
     },
     scratch(len: number): number {
-      return scratch(len);
+      return scratch(len) >>> 0;
     },
     sum(buf: Uint8Array, off: number, len: number, initial = 0): number {
       checkRange(buf, off, len);
       // Bytes that already live in this module's memory are summed in place.
       if (buf.buffer === k.memory.buffer) return sumAt(buf.byteOffset + off, len, initial);
-      const p = scratch(len);
+      const p = scratch(len) >>> 0;
       const src = off === 0 && len === buf.length ? buf : buf.subarray(off, off + len);
       k.u8().set(src, p);
       return sumAt(p, len, initial);

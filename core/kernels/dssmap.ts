@@ -321,7 +321,7 @@ export class WasmDssMap extends DssMapBase {
     super(opts);
     this.kernels = loadKernels(variant);
     this.x = this.kernels.exports;
-    this.h = this.x.dssNew(this.cap, this.sentCap) as number;
+    this.h = (this.x.dssNew(this.cap, this.sentCap) as number) >>> 0;
   }
 
   private handle(): number {
@@ -355,7 +355,7 @@ export class WasmDssMap extends DssMapBase {
     if (len > this.scratchLen) {
       if (this.scratch !== 0) this.x.kbufFree(this.scratch);
       this.scratchLen = Math.max(len, 2048);
-      this.scratch = this.x.kbufAlloc(this.scratchLen) as number;
+      this.scratch = (this.x.kbufAlloc(this.scratchLen) as number) >>> 0;
     }
     this.kernels.u8().set(src.subarray(srcOff, srcOff + len), this.scratch);
     const r = this.x.dssFeed(h, ssn, this.scratch, len) as number;

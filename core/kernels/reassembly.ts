@@ -23,8 +23,11 @@ import type { WasmKernels, WasmVariant } from "./wasm/instance.ts";
 const TWO32 = 4294967296;
 const I31 = 2147483648;
 const MASK64 = (1n << 64n) - 1n;
-/** Largest capacity accepted (offsets stay far inside i32). */
-export const MAX_CAPACITY: number = 1 << 30;
+/**
+ * Largest capacity accepted: 1 GiB less 64 KiB. Offsets stay far inside i32, and a ring is one
+ * block of the WASM allocator, whose largest block is just under 1 GiB (AssemblyScript's TLSF).
+ */
+export const MAX_CAPACITY: number = (1 << 30) - (1 << 16);
 const DEFAULT_HOLES = 32;
 
 function splitSeq(width: SeqWidth, seq: number | bigint): [number, number] {
@@ -261,7 +264,7 @@ export class WasmAssembler extends AssemblerBase {
     super(opts);
     this.kernels = loadKernels(variant);
     this.fAdd = this.kernels.exports.asmAdd as AddFn;
-    this.h = this.kernels.exports.asmNew(this.maxHoles) as number;
+    this.h = (this.kernels.exports.asmNew(this.maxHoles) as number) >>> 0;
   }
 
   get holes(): number {
@@ -552,7 +555,7 @@ export class WasmReceiveBuffer extends ReceiveBufferBase {
     this.fWriteFrom = this.kernels.exports.rbWriteFrom as (...args: number[]) => number;
     this.fAdd = this.kernels.exports.asmAdd as AddFn;
     this.asmH = asm.handle;
-    this.ptr = this.kernels.exports.kbufAlloc(this.cap) as number;
+    this.ptr = (this.kernels.exports.kbufAlloc(this.cap) as number) >>> 0;
   }
   private view: Uint8Array = new Uint8Array(0);
   protected ring(): Uint8Array {
@@ -565,7 +568,7 @@ export class WasmReceiveBuffer extends ReceiveBufferBase {
     return v;
   }
   protected regrow(newCap: number): void {
-    this.ptr = this.kernels.exports.kbufRegrow(this.ptr, this.cap, this.head, newCap) as number;
+    this.ptr = (this.kernels.exports.kbufRegrow(this.ptr, this.cap, this.head, newCap) as number) >>> 0;
     this.view = new Uint8Array(0);
   }
   protected freeStorage(): void {

@@ -164,7 +164,7 @@ export class WasmSendBuffer extends SendBufferBase {
   constructor(opts: SendBufferOptions, variant?: WasmVariant) {
     super(opts);
     this.kernels = loadKernels(variant);
-    this.ptr = this.kernels.exports.kbufAlloc(this.cap) as number;
+    this.ptr = (this.kernels.exports.kbufAlloc(this.cap) as number) >>> 0;
   }
   protected mem(): Uint8Array {
     return this.kernels.u8();
@@ -174,7 +174,7 @@ export class WasmSendBuffer extends SendBufferBase {
     return this.ptr;
   }
   protected regrow(newCap: number): void {
-    this.ptr = this.kernels.exports.kbufRegrow(this.ptr, this.cap, this.head, newCap) as number;
+    this.ptr = (this.kernels.exports.kbufRegrow(this.ptr, this.cap, this.head, newCap) as number) >>> 0;
   }
   dispose(): void {
     if (this.ptr === 0) return;

@@ -14,6 +14,7 @@ import type { RandomSource } from "../crypto/random.ts";
 import { InvalidArgumentError, InvalidStateError } from "../errors.ts";
 import { createReceiveBuffer } from "../kernels/factory.ts";
 import { Refusal } from "../kernels/types.ts";
+import { MAX_CAPACITY } from "../kernels/reassembly.ts";
 import type { ReceiveBuffer } from "../kernels/types.ts";
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax } from "../wire/seq.ts";
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from "../wire/types.ts";
@@ -230,8 +231,8 @@ export class TcpConnection {
   constructor(opts: TcpConnectionOptions) {
     const cfg: TcpConfig = { ...DEFAULT_TCP_CONFIG, ...(opts.config ?? {}) };
     if (!(cfg.mss >= 64 && cfg.mss <= 65495)) throw new InvalidArgumentError(`mss out of range: ${cfg.mss}`);
-    if (!(cfg.receiveBufferSize >= 1 && cfg.receiveBufferSize <= 1 << 30)) throw new InvalidArgumentError("receiveBufferSize out of range");
-    if (!(cfg.sendBufferSize >= 1 && cfg.sendBufferSize <= 1 << 30)) throw new InvalidArgumentError("sendBufferSize out of range");
+    if (!(cfg.receiveBufferSize >= 1 && cfg.receiveBufferSize <= MAX_CAPACITY)) throw new InvalidArgumentError("receiveBufferSize out of range");
+    if (!(cfg.sendBufferSize >= 1 && cfg.sendBufferSize <= MAX_CAPACITY)) throw new InvalidArgumentError("sendBufferSize out of range");
     if (!Number.isInteger(opts.localPort) || opts.localPort < 0 || opts.localPort > 65535) throw new InvalidArgumentError("bad localPort");
     if (!Number.isInteger(opts.remotePort) || opts.remotePort < 0 || opts.remotePort > 65535) throw new InvalidArgumentError("bad remotePort");
     this.config = cfg;
