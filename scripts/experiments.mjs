@@ -28,7 +28,9 @@ if (files.length === 0) {
 function run(file) {
   return new Promise((resolve) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, ["--import", "tsx", "--test", "--test-reporter=tap", file], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    // Experiment 7 at k=8 runs 6 seeds here (2 in `npm test`).
+    const env = { ...process.env, MPTCP_EXP7_SEEDS: process.env.MPTCP_EXP7_SEEDS ?? "6" };
+    const child = spawn(process.execPath, ["--import", "tsx", "--test", "--test-reporter=tap", file], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
     let text = "";
     child.stdout.on("data", (d) => (text += d));
     child.stderr.on("data", (d) => process.stderr.write(d));
