@@ -24,7 +24,7 @@ import type { ClientOptions, CommonOptions, ServerOptions } from "./args.ts";
 import type { AppStack, StackPath } from "./stack.ts";
 import { TcpStack } from "./tcp_stack.ts";
 import { MptcpStack } from "./mptcp_stack.ts";
-import type { MptcpConfig } from "../../core/mptcp/types.ts";
+import type { MptcpConfigInput } from "../../core/mptcp/types.ts";
 
 /** True once the core/mptcp Endpoint is wired in (the interop MPTCP cases key on it). */
 export const MPTCP_AVAILABLE = true;
@@ -97,9 +97,9 @@ export function tcpConfig(o: CommonOptions, mtu?: number): Partial<TcpConfig> {
   return c;
 }
 
-export function mptcpConfig(o: CommonOptions, mtu?: number): Partial<MptcpConfig> {
+export function mptcpConfig(o: CommonOptions, mtu?: number): MptcpConfigInput {
   const tcp = tcpConfig(o, mtu);
-  const c: Partial<MptcpConfig> = { checksum: o.checksum, tcp };
+  const c: MptcpConfigInput = { checksum: o.checksum, tcp };
   const cc = o.cc?.toLowerCase();
   if (cc === "lia" || cc === "olia" || cc === "balia") {
     // Coupled: one shared state per connection, so the connection makes the factory (a shared

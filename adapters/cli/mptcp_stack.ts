@@ -6,7 +6,7 @@
 // fallback (mptcp: false in the summary).
 import { Endpoint } from "../../core/mptcp/endpoint.ts";
 import type { MptcpConnection } from "../../core/mptcp/connection.ts";
-import type { LocalAddressSpec, MptcpConfig } from "../../core/mptcp/types.ts";
+import type { LocalAddressSpec, MptcpConfigInput } from "../../core/mptcp/types.ts";
 import type { RandomSource } from "../../core/crypto/random.ts";
 import { ipEquals } from "../../core/wire/ip.ts";
 import type { IpAddress } from "../../core/wire/types.ts";
@@ -81,7 +81,7 @@ export interface MptcpStackOptions {
   role: "client" | "server";
   paths: StackPath[];
   random: RandomSource;
-  config?: Partial<MptcpConfig>;
+  config?: MptcpConfigInput;
   /** Addresses the server announces (ADD_ADDR). */
   announce?: IpAddress[];
 }

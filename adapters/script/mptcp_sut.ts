@@ -7,7 +7,7 @@
 import { SeededRandomSource } from "../../core/crypto/random.ts";
 import { Endpoint } from "../../core/mptcp/endpoint.ts";
 import type { MptcpConnection } from "../../core/mptcp/connection.ts";
-import type { LocalAddressSpec, MptcpConfig } from "../../core/mptcp/types.ts";
+import type { LocalAddressSpec, MptcpConfigInput } from "../../core/mptcp/types.ts";
 import type { IpAddress } from "../../core/wire/types.ts";
 import type { HostCommand, Protocol, SockId, SutFactory, SutResult, SutSetup, SystemUnderTest } from "./sut.ts";
 import { ERRNO } from "./sut.ts";
@@ -43,7 +43,7 @@ export class MptcpSut implements SystemUnderTest {
   /** The endpoint, created on first use with the configuration the set-up lines gave. */
   private endpoint(): Endpoint {
     if (!this.ep) {
-      const config: Partial<MptcpConfig> = {
+      const config: MptcpConfigInput = {
         checksum: this.setup.mptcp.checksum,
         tcp: this.setup.tcp,
         pathManager: { ...this.pm, addAddrTimeoutUs: 120_000_000, addAddrRetries: 3 },
@@ -107,7 +107,7 @@ export class MptcpSut implements SystemUnderTest {
   connect(now: number, s: SockId, address: IpAddress, port: number): SutResult {
     const k = this.get(s);
     if (k.conn) return err(k.conn.state === "ESTABLISHED" ? "EISCONN" : "EALREADY");
-    const opts: { config?: Partial<MptcpConfig> } = {};
+    const opts: { config?: MptcpConfigInput } = {};
     if (k.protocol === "tcp") opts.config = { mptcp: false };
     k.conn = this.endpoint().connect(now, address, port, opts);
     return err("EINPROGRESS");

@@ -20,7 +20,7 @@ import { SimMptcpHost } from "../memory/mptcp_host.ts";
 import type { PcapWriter } from "../../core/pcap/writer.ts";
 import { SeededRandomSource } from "../../core/crypto/random.ts";
 import type { MptcpConnection } from "../../core/mptcp/connection.ts";
-import type { LocalAddressSpec, MptcpConfig, MptcpCounters, MptcpEvent, SubflowStats } from "../../core/mptcp/types.ts";
+import type { LocalAddressSpec, MptcpConfigInput, MptcpCounters, MptcpEvent, SubflowStats } from "../../core/mptcp/types.ts";
 import type { CongestionAlgorithm } from "../../core/congestion/index.ts";
 import type { PathManagerKind } from "../../core/path_manager/index.ts";
 import type { SchedulerName } from "../../core/scheduler/index.ts";
@@ -244,7 +244,7 @@ export class Experiment {
 
     const n = opt.paths.length;
     const total = n * perPath;
-    const config: Partial<MptcpConfig> = {
+    const config: MptcpConfigInput = {
       congestion: opt.cc,
       scheduler: opt.scheduler,
       checksum: opt.checksum,

@@ -6,7 +6,7 @@
 // and every connection on it has ended.
 import { InvalidArgumentError, InvalidStateError } from "../../core/errors.ts";
 import type { RandomSource } from "../../core/crypto/random.ts";
-import type { MptcpConfig, MptcpEvent } from "../../core/mptcp/types.ts";
+import type { MptcpConfigInput, MptcpEvent } from "../../core/mptcp/types.ts";
 import { DEFAULT_MPTCP_CONFIG } from "../../core/mptcp/types.ts";
 import type { IpAddress } from "../../core/wire/types.ts";
 import { formatIp, ipEquals } from "../../core/wire/ip.ts";
@@ -29,7 +29,7 @@ export interface StackOptions extends StreamOptions {
    * sendBufferSize, receiveBufferSize, pathManager, mptcp: false for plain TCP, ...). Defaults
    * as core/mptcp except pathManager.subflows = addAddrAccepted = 2 (joins and ADD_ADDR on).
    */
-  config?: Partial<MptcpConfig>;
+  config?: MptcpConfigInput;
   /** Local addresses whose subflows are backup (MP_PRIO / the join's B bit). */
   backup?: string[];
   /** Every event of every connection, from its first one (before connect() resolves). */
@@ -64,7 +64,7 @@ export interface ListenOptions extends StackOptions {
 
 const LINGER_MS = 300;
 
-function effectiveConfig(c: Partial<MptcpConfig> | undefined): Partial<MptcpConfig> {
+function effectiveConfig(c: MptcpConfigInput | undefined): MptcpConfigInput {
   const pathManager = { ...DEFAULT_MPTCP_CONFIG.pathManager, subflows: 2, addAddrAccepted: 2, ...(c?.pathManager ?? {}) };
   return { ...(c ?? {}), pathManager };
 }

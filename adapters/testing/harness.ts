@@ -13,7 +13,7 @@ import { SimMptcpHost } from "../memory/mptcp_host.ts";
 import { SeededRandomSource } from "../../core/crypto/random.ts";
 import { InvalidArgumentError, MptcpError } from "../../core/errors.ts";
 import type { MptcpConnection } from "../../core/mptcp/connection.ts";
-import type { LocalAddressSpec, MptcpConfig, MptcpEvent, MptcpStats } from "../../core/mptcp/types.ts";
+import type { LocalAddressSpec, MptcpConfigInput, MptcpEvent, MptcpStats } from "../../core/mptcp/types.ts";
 import { createMiddlebox } from "./network.ts";
 import type { MiddleboxSpec } from "./network.ts";
 import type { Op, Side } from "./ops.ts";
@@ -48,8 +48,8 @@ export interface ScenarioOptions {
   seed?: number;
   /** Client addresses beyond the first are "subflow" endpoints unless said otherwise. */
   clientFlags?: Array<Partial<LocalAddressSpec>>;
-  clientConfig?: Partial<MptcpConfig>;
-  serverConfig?: Partial<MptcpConfig>;
+  clientConfig?: MptcpConfigInput;
+  serverConfig?: MptcpConfigInput;
   serverLink?: LinkSpec;
   trust?: boolean;
   /** Paths whose client address is added later (not at start). */
@@ -102,8 +102,8 @@ export interface HarnessOptions {
   /** Seed of the simulator, the hosts' keys and nonces, and the bytes sent [1]. */
   seed?: number;
   /** Configuration of each side (the path managers default to 4 subflows, 2 ADD_ADDR accepted). */
-  clientConfig?: Partial<MptcpConfig>;
-  serverConfig?: Partial<MptcpConfig>;
+  clientConfig?: MptcpConfigInput;
+  serverConfig?: MptcpConfigInput;
   /**
    * When every link comes back up and both sides read again, so that the run can end with all
    * bytes delivered [100 ms after the last operation].
@@ -169,7 +169,7 @@ export function runOps(ops: readonly Op[], o: HarnessOptions = {}): HarnessResul
   const seed = o.seed ?? 1;
   const pathSpecs = o.paths ?? [DEFAULT_PATH, DEFAULT_PATH];
   if (pathSpecs.length < 1) throw new InvalidArgumentError("runOps: at least one path");
-  const pm = (c: Partial<MptcpConfig> | undefined): Partial<MptcpConfig> => ({ ...c, pathManager: { ...DEFAULT_PM, ...c?.pathManager } });
+  const pm = (c: MptcpConfigInput | undefined): MptcpConfigInput => ({ ...c, pathManager: { ...DEFAULT_PM, ...c?.pathManager } });
   const sc = scenario({
     paths: pathSpecs,
     seed,

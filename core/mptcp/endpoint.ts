@@ -20,13 +20,13 @@ import type { IpAddress, MptcpOption, TcpSegment } from "../wire/types.ts";
 import { MptcpConnection } from "./connection.ts";
 import type { EndpointContext } from "./connection.ts";
 import type { Subflow } from "./subflow.ts";
-import { DEFAULT_MPTCP_CONFIG } from "./types.ts";
-import type { LocalAddressSpec, MptcpConfig, MptcpDropReason, MptcpEvent } from "./types.ts";
+import { DEFAULT_MPTCP_CONFIG, mergeMptcpConfig } from "./types.ts";
+import type { LocalAddressSpec, MptcpConfig, MptcpConfigInput, MptcpDropReason, MptcpEvent } from "./types.ts";
 
 export interface EndpointOptions {
   addresses: LocalAddressSpec[];
   random: RandomSource;
-  config?: Partial<MptcpConfig>;
+  config?: MptcpConfigInput;
   /** Skip TCP checksum verification (trusted in-memory links, benchmarks). */
   trustChecksums?: boolean;
   ephemeralLow?: number;
@@ -93,8 +93,7 @@ export class Endpoint {
 
   constructor(opts: EndpointOptions) {
     if (opts.addresses.length === 0) throw new InvalidArgumentError("an endpoint needs at least one address");
-    const pm = { ...DEFAULT_MPTCP_CONFIG.pathManager, ...(opts.config?.pathManager ?? {}) };
-    this.config = Object.freeze({ ...DEFAULT_MPTCP_CONFIG, ...(opts.config ?? {}), pathManager: pm });
+    this.config = mergeMptcpConfig(DEFAULT_MPTCP_CONFIG, opts.config);
     this.random = opts.random;
     this.trust = opts.trustChecksums ?? false;
     this.lo = opts.ephemeralLow ?? 32768;
@@ -160,14 +159,14 @@ export class Endpoint {
   }
 
   /** Opens an MPTCP connection (or plain TCP with config mptcp: false) from `local` (default: the first address). */
-  connect(now: number, remote: IpAddress, remotePort: number, opts: { localAddress?: IpAddress; config?: Partial<MptcpConfig> } = {}): MptcpConnection {
+  connect(now: number, remote: IpAddress, remotePort: number, opts: { localAddress?: IpAddress; config?: MptcpConfigInput } = {}): MptcpConnection {
     if (this.disposed) throw new InvalidStateError("connect() on a disposed endpoint");
     const local = opts.localAddress ?? this.addrs.find((a) => a.address.length === remote.length)?.address;
     if (!local) throw new InvalidArgumentError("no local address of that family");
     if (!this.addrs.some((a) => ipEquals(a.address, local))) throw new InvalidArgumentError("not a local address");
     if (this.conns.length >= this.config.maxConnections) throw new InvalidStateError("connection limit reached");
     if (!Number.isInteger(remotePort) || remotePort < 1 || remotePort > 65535) throw new InvalidArgumentError(`bad port ${remotePort}`);
-    const cfg = opts.config ? Object.freeze({ ...this.config, ...opts.config }) : this.config;
+    const cfg = mergeMptcpConfig(this.config, opts.config);
     const conn = new MptcpConnection(this.ctx, cfg, "client", local, remote, remotePort);
     this.byToken.set(conn.localToken, conn);
     this.conns.push(conn);

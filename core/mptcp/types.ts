@@ -207,6 +207,24 @@ export const DEFAULT_MPTCP_CONFIG: Readonly<MptcpConfig> = Object.freeze({
   scheduler: "default",
 }) as Readonly<MptcpConfig>;
 
+/**
+ * What callers pass where a configuration is taken (Endpoint, connect, adapters): any subset of
+ * MptcpConfig, where `pathManager` and `tcp` may be partial too. Every field not given keeps the
+ * value it had (the defaults, or the endpoint's configuration for a connection).
+ */
+export type MptcpConfigInput = Partial<Omit<MptcpConfig, "pathManager" | "tcp">> & {
+  pathManager?: Partial<PathManagerConfig>;
+  tcp?: Partial<TcpConfig>;
+};
+
+/** `base` with `input` applied: top-level fields replaced, `pathManager` and `tcp` merged field by field. */
+export function mergeMptcpConfig(base: Readonly<MptcpConfig>, input: MptcpConfigInput | undefined): Readonly<MptcpConfig> {
+  if (!input) return base;
+  const pathManager = Object.freeze({ ...base.pathManager, ...(input.pathManager ?? {}) });
+  const tcp = Object.freeze({ ...base.tcp, ...(input.tcp ?? {}) });
+  return Object.freeze({ ...base, ...input, pathManager, tcp });
+}
+
 /** One local address of an endpoint, with Linux-like endpoint flags. */
 export interface LocalAddressSpec {
   address: IpAddress;
