@@ -15,6 +15,8 @@ export interface PmConnection {
   readonly remotePort: number;
   readonly config: { readonly pathManager: { readonly subflows: number; readonly addAddrAccepted: number }; readonly maxSubflows: number };
   readonly liveSubflows: ReadonlyArray<{ readonly localAddress: IpAddress; readonly remoteAddress: IpAddress; readonly remotePort: number }>;
+  /** Addresses the peer announced (ADD_ADDR), with the port to join them on. */
+  readonly remoteAddrs: ReadonlyArray<{ readonly id: number; readonly address: IpAddress; readonly port: number }>;
   readonly isMptcp: boolean;
   readonly state: string;
   peerAllowsInitialJoin(): boolean;
@@ -72,20 +74,33 @@ export class FullMeshPathManager implements PathManager {
     }
   }
 
+  /**
+   * Full mesh to an announced address (Linux: endpoints with the fullmesh flag,
+   * fill_local_addresses_vec): a subflow from the initial local address and from every local
+   * subflow endpoint of the address's family, within the subflows limit.
+   */
   addressAnnounced(now: number, conn: PmConnection, addr: { id: number; address: IpAddress; port: number }): void {
     if (!conn.acceptAddAddr()) return;
-    if (!this.room(conn)) return;
-    const local = conn.endpointAddresses().find((a) => a.address.length === addr.address.length && eq(a.address, conn.localAddress));
-    const from = local?.address ?? conn.localAddress;
-    if (this.has(conn, from, addr.address, addr.port)) return;
-    conn.openSubflow(now, from, addr.address, addr.port);
+    const froms: Array<{ address: IpAddress; backup?: boolean }> = [{ address: conn.localAddress }];
+    for (const a of conn.endpointAddresses()) if (a.subflow && !eq(a.address, conn.localAddress)) froms.push({ address: a.address, backup: a.backup });
+    for (const f of froms) {
+      if (f.address.length !== addr.address.length || this.has(conn, f.address, addr.address, addr.port)) continue;
+      if (!this.room(conn)) return;
+      conn.openSubflow(now, f.address, addr.address, addr.port, f.backup === undefined ? {} : { backup: f.backup });
+    }
   }
 
   localAddressAdded(now: number, conn: PmConnection, addr: { address: IpAddress; id: number; signal: boolean; subflow: boolean; backup: boolean }): void {
     if (!conn.isMptcp || conn.state === "CLOSED") return;
-    if (conn.role === "client" && addr.subflow && addr.address.length === conn.remoteAddress.length) {
-      if (!conn.peerAllowsInitialJoin() || !this.room(conn) || this.has(conn, addr.address, conn.remoteAddress, conn.remotePort)) return;
-      conn.openSubflow(now, addr.address, conn.remoteAddress, conn.remotePort, { backup: addr.backup });
+    if (conn.role === "client" && addr.subflow) {
+      // Full mesh: to the peer's initial address (unless it asked not to) and to every address it announced.
+      const tos: Array<{ address: IpAddress; port: number }> = conn.peerAllowsInitialJoin() ? [{ address: conn.remoteAddress, port: conn.remotePort }] : [];
+      for (const r of conn.remoteAddrs) tos.push({ address: r.address, port: r.port });
+      for (const t of tos) {
+        if (t.address.length !== addr.address.length || this.has(conn, addr.address, t.address, t.port)) continue;
+        if (!this.room(conn)) return;
+        conn.openSubflow(now, addr.address, t.address, t.port, { backup: addr.backup });
+      }
     } else if (conn.role === "server" && addr.signal) {
       conn.announceAddress(now, addr.id, addr.address);
     }

@@ -592,3 +592,151 @@ test(`interop mptcp 8 (${runtimeName}): two instances of our stack over UDP (TCP
     }
   });
 });
+
+// Case 9: full mesh against the kernel's ADD_ADDR (reported from a manual run: our join from our
+// FIRST address to the kernel's ANNOUNCED address "carried no data", the kernel counting one
+// MPJoinSynRx). Topology: the kernel (server) on 198.18.0.1 (tun0) and 198.18.1.1 (tun1,
+// `ip mptcp endpoint add 198.18.1.1 id 5 signal`), our client on 198.18.0.2 (tun0) and
+// 198.18.1.2 (tun1), full-mesh path manager (the CLI's default; our second address is a subflow
+// endpoint). A packet from one of our addresses to either kernel address goes out on the TUN
+// device of our address; the kernel answers by its route to our address, the same device (its
+// connected /24), so every pair is a path both ways: no routing artefact.
+//
+// Findings (pcaps of this case and of shorter runs):
+// - Ours (fixed): on ADD_ADDR our full-mesh manager opened ONE subflow, from our initial address
+//   to the announced one; the pair (our second address, the announced address) never got a
+//   subflow. Now it opens one from every local subflow endpoint of the family as well, as Linux
+//   does for endpoints with the fullmesh flag (pm_kernel.c fill_local_addresses_vec); and a
+//   local address that appears later joins every announced address too. Within the subflows
+//   limit: the mesh of 2 x 2 addresses needs 3 extra subflows (--max-subflows 3).
+// - The kernel's (legitimate), behind "the join carried no data":
+//   * Linux sends its ADD_ADDR from the PM worker, tens of ms after the connection is fully
+//     established (40 ms here with a 64 KiB transfer), so with a short transfer our join to
+//     the announced address arrives after our DATA_FIN: the kernel counts MPJoinSynRx, then
+//     refuses the join (mptcp_can_accept_new_subflow needs the msk in ESTABLISHED; RST,
+//     MPJoinRejected), and the subflow never carries data. Nothing to fix; here the kernel's
+//     sends are rate-limited (tbf) so the transfer outlasts the joins.
+//   * The kernel's `ip mptcp limits` subflows (default 2) caps extra subflows per connection:
+//     with 2, the last of our three joins is refused (RST + MP_TCPRST, MPJoinRejected) and 3
+//     of the 4 pairs carry data; case 9b asserts that. add_addr_accepted matters only on the
+//     side that receives an ADD_ADDR (ours: --max-subflows sets both our limits).
+// Oracles: our per-subflow byte counts, the kernel's per-subflow counters (ss -ti sampled
+// during the transfer: bytes_acked, bytes_received), the pcap per 4-tuple, nstat.
+/** An address in one spelling: IPv6 compressed, in brackets ("[2001:2::2]"). */
+const canon = (a: string): string => (a.includes(":") ? new URL(`http://[${a.replace(/^\[|\]$/g, "")}]`).hostname : a);
+/** "198.18.0.2:5000" / "[2001:2::2]:5000" -> canonical address. */
+const addrOf = (hp: string): string => canon(hp.startsWith("[") ? hp.slice(1, hp.indexOf("]")) : hp.slice(0, hp.lastIndexOf(":")));
+
+/** The kernel's subflows of port `port` (ss -tni), as "kernelAddr kernelPort ourAddr ourPort" -> counters. */
+function kernelSubflows(ns: Netns, port: number): Map<string, { acked: number; received: number }> {
+  const out = new Map<string, { acked: number; received: number }>();
+  const recs = ns.ss(["-tniH", "state", "established", `( sport = :${port} )`]).split(/\n(?=\S)/);
+  for (const r of recs) {
+    // With a state filter ss prints no State column: Recv-Q Send-Q Local Peer.
+    const m = /^\d+\s+\d+\s+(\S+):(\d+)\s+(\S+):(\d+)/.exec(r.trim());
+    if (!m) continue;
+    const key = `${canon(m[1]!)} ${canon(m[3]!)}:${m[4]}`;
+    out.set(key, { acked: Number(/bytes_acked:(\d+)/.exec(r)?.[1] ?? 0), received: Number(/bytes_received:(\d+)/.exec(r)?.[1] ?? 0) });
+  }
+  return out;
+}
+
+/** Payload bytes per direction per 4-tuple in a pcap: "src:sport>dst:dport" -> bytes. */
+function pcapBytes(pcap: string): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const [s4, s6, sp, d4, d6, dp, len] of tshark(pcap, ["ip.src", "ipv6.src", "tcp.srcport", "ip.dst", "ipv6.dst", "tcp.dstport", "tcp.len"], "tcp.len > 0")) {
+    const k = `${canon(s4 || s6!)}:${sp}>${canon(d4 || d6!)}:${dp}`;
+    m.set(k, (m.get(k) ?? 0) + Number(len));
+  }
+  return m;
+}
+
+for (const v6 of [false, true]) {
+  const fam = v6 ? "IPv6" : "IPv4";
+  const K = v6 ? k6 : k4;
+  const O = v6 ? o6 : o4;
+  const hp = (a: string, p: number): string => (v6 ? `[${a}]:${p}` : `${a}:${p}`);
+  for (const kernelSubflowLimit of [3, 2]) {
+    const full = kernelSubflowLimit === 3;
+    const name = full
+      ? `interop mptcp 9 (${runtimeName}, ${fam}): full mesh to the kernel's announced address: every (ours, kernel's) address pair gets a subflow that carries data both ways`
+      : `interop mptcp 9b (${runtimeName}, ${fam}): full mesh with the kernel's default subflows limit 2: the fourth join is refused, the three others carry data`;
+    test(name, { skip }, async () => {
+      requireInterop();
+      await withNetns(full ? `m9${v6 ? "v6" : ""}` : `m9b${v6 ? "v6" : ""}`, async (ns) => {
+        tunPaths(ns, 2, v6);
+        ns.mptcpLimits(kernelSubflowLimit, 0);
+        ns.mptcpEndpoint(K(1), ["id", "5", "signal"]);
+        for (const d of ["tun0", "tun1"]) ns.exec(["tc", "qdisc", "add", "dev", d, "root", "tbf", "rate", "24mbit", "burst", "32kbit", "latency", "400ms"]);
+        const dir = mkdtempSync(join(tmpdir(), "mptcp-interop-"));
+        const pcap = join(dir, "c.pcap");
+        let keep = true; // the pcap stays for a failed run
+        let py: CliRun | undefined;
+        let ours: CliRun | undefined;
+        try {
+          py = pyServer(ns, ["--addr", v6 ? "::" : "0.0.0.0", "--port", "5000", "--mptcp"]);
+          await py.waitFor(/READY/);
+          const n = 6 * 1024 * 1024;
+          ours = start(ns.wrap(cliArgv(["client", "--tun", `tun0=${O(0)}`, "--tun", `tun1=${O(1)}`, "--connect", hp(K(0), 5000), "--max-subflows", "3", "--send", String(n), "--pcap", pcap, "--json", "--timeout", "40"])));
+          // The kernel's view of each subflow, sampled until our client is done (the last sample
+          // before the sockets close holds the totals, give or take the final segments).
+          let exited = false;
+          void ours.done.then(() => (exited = true));
+          const kview = new Map<string, { acked: number; received: number }>();
+          while (!exited) {
+            for (const [k, v] of kernelSubflows(ns, 5000)) {
+              const o = kview.get(k);
+              kview.set(k, { acked: Math.max(v.acked, o?.acked ?? 0), received: Math.max(v.received, o?.received ?? 0) });
+            }
+            await new Promise((r) => setTimeout(r, 50));
+          }
+          const j = await finish(ours, "our client");
+          const kj = pyJson((await py.done).stdout);
+          assert.equal(kj.error, undefined, String(kj.error));
+          assert.equal(kj.sha256_in, j.sha256Sent, "the kernel received exactly what we sent");
+          assert.equal(j.sha256Received, kj.sha256_out, "we received exactly what the kernel echoed");
+          assert.equal(j.mptcp, true);
+          const c = ns.nstat();
+          const subs = subflows(j);
+          const diag = `ours: ${JSON.stringify(subs)}\nkernel (ss): ${JSON.stringify([...kview])}\nkernel: ${Object.entries(c).filter(([k, v]) => v && k.startsWith("MPTcpExt")).map(([k, v]) => `${k} ${v}`).join(", ")}\npcap ${pcap}`;
+          const pairs = [0, 1].flatMap((l) => [0, 1].map((r) => `${canon(O(l))} ${canon(K(r))}`));
+          const pairOf = (s: { local: string; remote: string }): string => `${addrOf(s.local)} ${addrOf(s.remote)}`;
+          // Every pair got a subflow (our view); the kernel's limit decides how many it accepted.
+          assert.deepEqual(subs.map(pairOf).sort(), [...pairs].sort(), `one subflow per address pair:\n${diag}`);
+          assert.equal(c.MPTcpExtMPJoinSynRx, 3, `the kernel received our three joins\n${diag}`);
+          assert.equal(kj.max_subflows, kernelSubflowLimit, `the kernel's extra subflows (mptcp_info.subflows)\n${diag}`);
+          assert.equal(c.MPTcpExtMPJoinAckRx, kernelSubflowLimit, diag);
+          assert.equal(c.MPTcpExtMPJoinRejected ?? 0, 3 - kernelSubflowLimit, `joins refused by the kernel's subflows limit\n${diag}`);
+          for (const bad of ["MPTcpExtMPJoinAckHMacFailure", "MPTcpExtMPJoinSynAckHMacFailure", "MPTcpExtDSSNotMatching", "MPTcpExtInfiniteMapRx", "MPTcpExtMPFastcloseRx"]) {
+            assert.equal(c[bad] ?? 0, 0, `kernel ${bad}\n${diag}`);
+          }
+          // Which subflows carried data: both ways, in all three views.
+          const carried = subs.filter((s) => s.bytesSent > 0 && s.bytesReceived > 0);
+          assert.equal(carried.length, kernelSubflowLimit + 1, `subflows that carried data both ways (ours)\n${diag}`);
+          const idle = subs.filter((s) => s.bytesSent === 0 && s.bytesReceived === 0);
+          assert.equal(idle.length, 3 - kernelSubflowLimit, `the refused join carried nothing\n${diag}`);
+          if (!full) assert.ok(counters(j).MPTcpExtMPRstRx! >= 1, `the refused join was reset by the kernel\n${diag}`);
+          for (const s of carried) {
+            const kv = kview.get(`${addrOf(s.remote)} ${addrOf(s.local)}:${s.local.slice(s.local.lastIndexOf(":") + 1)}`);
+            assert.ok(kv && kv.acked > 0 && kv.received > 0, `the kernel's view of ${pairOf(s)}: ${JSON.stringify(kv)}\n${diag}`);
+          }
+          if (haveTshark) {
+            const bytes = pcapBytes(pcap);
+            for (const s of carried) {
+              const lp = s.local.slice(s.local.lastIndexOf(":") + 1);
+              const rp = s.remote.slice(s.remote.lastIndexOf(":") + 1);
+              const up = bytes.get(`${addrOf(s.local)}:${lp}>${addrOf(s.remote)}:${rp}`) ?? 0;
+              const down = bytes.get(`${addrOf(s.remote)}:${rp}>${addrOf(s.local)}:${lp}`) ?? 0;
+              assert.ok(up > 0 && down > 0, `pcap: ${pairOf(s)} carried ${up} B up, ${down} B down\n${diag}`);
+            }
+          }
+          keep = false;
+        } finally {
+          stop(ours);
+          stop(py);
+          if (!keep) rmSync(dir, { recursive: true, force: true });
+        }
+      });
+    });
+  }
+}
