@@ -5,9 +5,10 @@
 // One group of devices shares one waiter: a poll(2) on every device plus a wake-up pipe, run
 // on a worker thread (koffi async call under Node, a nonblocking Deno.dlopen symbol under Deno),
 // so an idle stack burns no CPU and wakes only for packets. When poll reports a device
-// readable, its packets are read on the event loop with non-blocking read(2) until EAGAIN (at
-// most `batch` per wake-up, for fairness). Writes are synchronous non-blocking write(2); a full
-// device queue drops the packet (counted), as a NIC would.
+// readable, the devices' packets are read on the event loop with non-blocking read(2) until
+// EAGAIN, in turns of DRAIN_TURN packets per device (at most `batch` per device per wake-up,
+// for fairness). Writes are synchronous non-blocking write(2); a full device queue drops the
+// packet (counted), as a NIC would.
 //
 // Errors name the cause and the fix: missing /dev/net/tun, a device that does not exist, no
 // permission, a device in use, a device that is not TUN.
@@ -200,6 +201,8 @@ export class TunPort implements PacketPort {
   deliverFn: ((packet: Uint8Array) => void) | undefined;
   closed = false;
   fdClosed = false;
+  /** Within one TunGroup.drainAll: the device was found empty (or gave its share). */
+  drainedAll = false;
   readonly s: TunPortStats = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0, writeErrors: 0, readErrors: 0, wakeups: 0 };
   lastWriteErrno = 0;
 
@@ -348,6 +351,9 @@ export function raiseSynMss(pkt: Uint8Array): void {
   }
 }
 
+/** Packets read from one device before the next device's turn (TunGroup.drainAll). */
+const DRAIN_TURN = 16;
+
 /** Devices opened together, sharing one poll(2) waiter. */
 export class TunGroup {
   readonly ports: TunPort[] = [];
@@ -426,14 +432,15 @@ export class TunGroup {
         await new Promise((res) => setTimeout(res, 10));
         continue;
       }
-      let got = 0;
+      let readable = false;
       for (let i = 0; i < ports.length; i++) {
         const rev = dv.getInt16(i * POLLFD_SIZE + 6, true);
         const p = ports[i]!;
         p.s.wakeups++;
-        if (rev & POLLIN) got += this.drain(p);
+        if (rev & POLLIN) readable = true;
         else if (rev & (POLLERR | POLLHUP | POLLNVAL)) p.s.readErrors++;
       }
+      const got = readable ? this.drainAll(ports) : 0;
       if (dv.getInt16(ports.length * POLLFD_SIZE + 6, true) & POLLIN) {
         const junk = new Uint8Array(64);
         while (this.ffi.read(this.wakeR, junk) > 0);
@@ -455,18 +462,42 @@ export class TunGroup {
     while (!this.stopping) {
       await new Promise<void>((r) => setImmediate(r));
       if (this.stopping) return;
-      let got = 0;
-      for (const p of ports) if (!p.closed) got += this.drain(p);
+      const got = this.drainAll(ports);
       const t = performance.now();
       if (got > 0) last = t;
       else if (t - last > this.busyPollMs || ports.every((p) => p.closed)) return;
     }
   }
 
-  /** Reads up to `batch` packets from the port and delivers them; returns how many. */
-  private drain(p: TunPort): number {
+  /**
+   * Reads every device in turns of DRAIN_TURN packets until each is empty (EAGAIN) or gave
+   * `batch`; returns how many were delivered. Turns, not one device drained first: each packet
+   * delivered makes the stack write, and the kernel answers a write to a TUN device at once
+   * (ACKs, data), so a busy device is rarely empty. Draining it first held the packets of the
+   * other devices for up to `batch` of its own (found by interop case 9: with a short transfer
+   * on tun0, the kernel's SYN/ACKs for our joins over tun1 waited until the transfer was over).
+   */
+  private drainAll(ports: readonly TunPort[]): number {
+    for (const p of ports) p.drainedAll = p.closed;
+    let total = 0;
+    for (let turn = 0; turn * DRAIN_TURN < this.batch; turn++) {
+      let got = 0;
+      for (const p of ports) {
+        if (p.drainedAll) continue;
+        const k = this.drain(p, Math.min(DRAIN_TURN, this.batch - turn * DRAIN_TURN));
+        if (k < DRAIN_TURN) p.drainedAll = true;
+        got += k;
+      }
+      total += got;
+      if (got === 0) break;
+    }
+    return total;
+  }
+
+  /** Reads up to `max` packets from the port and delivers them; returns how many. */
+  private drain(p: TunPort, max: number): number {
     let k = 0;
-    for (; k < this.batch && !p.closed; k++) {
+    for (; k < max && !p.closed; k++) {
       const r = this.ffi.read(p.fd, this.buf);
       if (r < 0) {
         if (-r !== ERRNO.EAGAIN && -r !== ERRNO.EINTR) p.s.readErrors++;
