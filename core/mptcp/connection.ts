@@ -119,6 +119,8 @@ export class MptcpConnection implements SubflowOwner {
   readonly sched: Scheduler;
   /** What the scheduler sees of the connection (BLEST, ECF). */
   readonly schedView: SchedConnection;
+  /** send.ts pullData: the default scheduler was last asked with nothing to send (it holds no reservation). */
+  schedIdle = false;
   /** Opportunistic retransmission (NSDI 2012): the DSN last re-sent, and when a subflow was last penalised. */
   oppDsn = -1n;
   oppSubflows: Subflow[] = [];

@@ -11,6 +11,9 @@ import type { MptcpConnection } from "./connection.ts";
 import { wireDsn as wire } from "./dss.ts";
 import { doFallback, fallbackAllowed, fatalReset } from "./fallback.ts";
 import { penalise } from "./policies.ts";
+import { RoundRobinScheduler } from "../scheduler/index.ts";
+import { LingerScheduler } from "../scheduler/linger.ts";
+import { LowestRttScheduler } from "../scheduler/lowrtt.ts";
 import type { Subflow, TxMeta } from "./subflow.ts";
 
 const OFF = Infinity;
@@ -60,7 +63,26 @@ export function pullData(conn: MptcpConnection, sf: Subflow, maxBytes: number): 
   if (conn.st === "CLOSED" || sf.killReason !== undefined || !(sf.initial || sf.joined)) return undefined;
   const ts = sf.tcp.state;
   if (!(ts === "ESTABLISHED" || ts === "CLOSE_WAIT" || (!conn.isMptcp && (ts === "FIN_WAIT_1" || ts === "LAST_ACK" || ts === "CLOSING")))) return undefined;
-  if (conn.isMptcp && !conn.sched.allowed(sf, conn.subflows, conn.schedView)) return undefined;
+  if (conn.isMptcp) {
+    if (conn.reinject.length === 0 && conn.sched.duplicate === undefined && conn.sndEnd <= conn.sndNxt) {
+      // Nothing to send (no reinjection, no duplicate, no new byte): the pull returns nothing
+      // whatever the scheduler answers. That is most pulls (TCP pulls on every poll: ~90 % of
+      // them in a bulk transfer), so the scheduler is asked only where the question can change
+      // its state: the default scheduler drops its reservations then (it holds none after
+      // such a call, and makes new ones only in a call with data to send); BLEST and ECF
+      // observe every call. Lowest RTT and round robin answer from the subflows alone.
+      const s = conn.sched;
+      if (s instanceof LowestRttScheduler || s instanceof RoundRobinScheduler) return undefined;
+      if (s instanceof LingerScheduler) {
+        if (conn.schedIdle) return undefined;
+        conn.schedIdle = true;
+      }
+      s.allowed(sf, conn.subflows, conn.schedView);
+      return undefined;
+    }
+    conn.schedIdle = false;
+    if (!conn.sched.allowed(sf, conn.subflows, conn.schedView)) return undefined;
+  }
   // 1. data of a dead or stalled subflow (connection-level retransmission), never onto the
   // subflow that already carries it: its TCP retransmits what is in flight, and a second copy at
   // another subflow offset is what a peer that fell back (1:1) would deliver twice.
@@ -100,14 +122,15 @@ export function pullData(conn: MptcpConnection, sf: Subflow, maxBytes: number): 
     if (d) return takeData(conn, sf, d.dsn, d.len);
   }
   // 2. new data, within the peer's connection-level window
-  const avail = conn.sndEnd - conn.sndNxt;
-  if (avail <= 0n) return undefined;
+  if (conn.sndEnd <= conn.sndNxt) return undefined;
+  // As numbers (exact: both are far below 2^53), one bigint each instead of two.
+  const avail = Number(conn.sndEnd - conn.sndNxt);
   let n = maxBytes;
-  if (avail < BigInt(n)) n = Number(avail);
+  if (avail < n) n = avail;
   if (conn.isMptcp) {
-    const wnd = conn.sndWndEdge - conn.sndNxt;
-    if (wnd <= 0n) return conn.config.opportunisticRetransmission ? opportunistic(conn, sf, maxBytes) : undefined;
-    if (wnd < BigInt(n)) n = Number(wnd);
+    const wnd = Number(conn.sndWndEdge - conn.sndNxt);
+    if (wnd <= 0) return conn.config.opportunisticRetransmission ? opportunistic(conn, sf, maxBytes) : undefined;
+    if (wnd < n) n = wnd;
   }
   const meta = takeData(conn, sf, conn.sndNxt, n);
   if (conn.infPending) {
@@ -167,10 +190,18 @@ export function opportunistic(conn: MptcpConnection, sf: Subflow, maxBytes: numb
   return takeData(conn, sf, una, n);
 }
 
+/**
+ * What takeData hands the subflow's TCP, which copies the bytes and keeps only `meta` before it
+ * pulls again: one result object, and one view on the scratch buffer while the length repeats.
+ */
+const pulled: { data: Uint8Array; meta: TxMeta } = { data: new Uint8Array(0), meta: { dsn: 0n, len: 0, ssn: 0, csum: -1 } };
+
 export function takeData(conn: MptcpConnection, sf: Subflow, dsn: bigint, n: number): { data: Uint8Array; meta: TxMeta } {
   const off = Number(dsn - conn.una);
-  const got = conn.sendBuf.readAt(off, conn.scratch, 0, n);
-  const data = conn.scratch.subarray(0, Math.max(0, got));
+  const scratch = conn.scratch;
+  const got = Math.max(0, conn.sendBuf.readAt(off, scratch, 0, n));
+  let data = pulled.data;
+  if (data.length !== got || data.buffer !== scratch.buffer || data.byteOffset !== scratch.byteOffset) data = scratch.subarray(0, got);
   const meta: TxMeta = { dsn, len: data.length, ssn: sf.sentRel, csum: -1 };
   // The subflow stream stays readable 1:1 only while each byte goes at its data offset.
   if (sf.sent1to1 && data.length > 0 && (Number((dsn - conn.localIdsn - 1n) & 0xffffffffn) + 1) >>> 0 !== meta.ssn) sf.sent1to1 = false;
@@ -178,7 +209,9 @@ export function takeData(conn: MptcpConnection, sf: Subflow, dsn: bigint, n: num
   sf.sentRel = (sf.sentRel + data.length) >>> 0;
   sf.dataBytesSent += data.length;
   if (conn.isMptcp) sf.sent.push(meta);
-  return { data, meta };
+  pulled.data = data;
+  pulled.meta = meta;
+  return pulled;
 }
 
 /**
