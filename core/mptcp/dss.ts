@@ -8,7 +8,8 @@ const TWO32 = 4294967296;
 
 /** A DSN as it goes on the wire (mod 2^64). */
 export function wireDsn(dsn: bigint): bigint {
-  return dsn & MASK64;
+  // Already in range (all DSNs until the first wrap): no new bigint (this runs per segment).
+  return dsn >= 0n && dsn <= MASK64 ? dsn : dsn & MASK64;
 }
 
 /**

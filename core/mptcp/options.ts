@@ -149,49 +149,88 @@ export function buildOptions(conn: MptcpConnection, sf: Subflow, info: TcpOutgoi
     used = mptcpOptionLength(dss);
     if (used > budget) return undefined;
   }
-  const room = (o: MptcpOption): boolean => {
-    const l = mptcpOptionLength(o);
-    if (used + l > budget) return false;
-    used += l;
-    out.push(o);
-    return true;
-  };
+  if (sf.failPending === undefined && sf.prioPending === undefined && info.length > 0) return out;
+  // Signalling: the layout state goes to the module-level helpers below (no closure per segment).
+  lay.out = out;
+  lay.dss = dss;
+  lay.used = used;
+  lay.budget = budget;
+  lay.conn = conn;
   if (sf.failPending !== undefined && room({ type: "mp_fail", dsn: sf.failPending })) sf.failPending = undefined;
   if (sf.prioPending !== undefined && room({ type: "mp_prio", backup: sf.prioPending })) {
     sf.prioPending = undefined;
     conn.c.MPPrioTx++;
   }
-  // Linux (mptcp_pm_add_addr_signal): an ADD_ADDR on a pure ACK drops the other suboptions
-  // (the DSS with the DATA_ACK; never a mapping or DATA_FIN here) (mptcp/add-addr-server).
-  const addrRoom = (o: MptcpOption): boolean => {
-    if (o.type === "add_addr" && out.some((x) => x.type === "add_addr")) return false; // one per segment
-    const i = out.indexOf(dss);
-    if (o.type !== "add_addr" || dss.mapping || i < 0) return room(o);
-    const dl = mptcpOptionLength(dss);
-    if (used - dl + mptcpOptionLength(o) > budget) return false;
-    out.splice(i, 1);
-    used -= dl;
-    return room(o);
-  };
   if (info.length === 0) {
-    const n = conn.sig.fillPureAck(conn.curNow, conn.localKey, conn.remoteKey!, addrRoom, (o) => {
-      // Linux drops the other suboptions of a pure ACK that carries an ADD_ADDR when they do
-      // not fit together (the DATA_ACK goes again on the next segment).
-      const l = mptcpOptionLength(o);
-      if (out.length !== 1 || out[0] !== dss || dss.mapping || l > budget) return false;
-      out.length = 0;
-      used = l;
-      out.push(o);
-      return true;
-    }, () => {
-      let rto = 0;
-      for (const x of conn.subflows) if (x.tcp.state !== "CLOSED") rto = Math.max(rto, x.tcp.stats().rtoUs);
-      return rto;
-    });
+    const n = conn.sig.fillPureAck(conn.curNow, conn.localKey, conn.remoteKey!, addrRoom, replaceForAddAddr, maxRto);
     conn.c.EchoAddTx += n.echoes;
     conn.c.AddAddrTx += n.announces;
   }
+  lay.out = NONE;
+  lay.dss = undefined;
+  lay.conn = undefined;
   return out;
+}
+
+const NONE: MptcpOption[] = [];
+/**
+ * The options of the segment being laid out by buildOptions (which does not re-enter itself:
+ * the helpers run within one call), read by room / addrRoom / replaceForAddAddr / maxRto.
+ */
+const lay: { out: MptcpOption[]; dss: Dss | undefined; used: number; budget: number; conn: MptcpConnection | undefined } = {
+  out: NONE,
+  dss: undefined,
+  used: 0,
+  budget: 0,
+  conn: undefined,
+};
+
+/** Adds `o` if it fits in the budget. */
+function room(o: MptcpOption): boolean {
+  const l = mptcpOptionLength(o);
+  if (lay.used + l > lay.budget) return false;
+  lay.used += l;
+  lay.out.push(o);
+  return true;
+}
+
+// Linux (mptcp_pm_add_addr_signal): an ADD_ADDR on a pure ACK drops the other suboptions
+// (the DSS with the DATA_ACK; never a mapping or DATA_FIN here) (mptcp/add-addr-server).
+function addrRoom(o: MptcpOption): boolean {
+  const out = lay.out;
+  const dss = lay.dss!;
+  if (o.type === "add_addr" && out.some(isAddAddr)) return false; // one per segment
+  const i = out.indexOf(dss);
+  if (o.type !== "add_addr" || dss.mapping || i < 0) return room(o);
+  const dl = mptcpOptionLength(dss);
+  if (lay.used - dl + mptcpOptionLength(o) > lay.budget) return false;
+  out.splice(i, 1);
+  lay.used -= dl;
+  return room(o);
+}
+
+function isAddAddr(x: MptcpOption): boolean {
+  return x.type === "add_addr";
+}
+
+// Linux drops the other suboptions of a pure ACK that carries an ADD_ADDR when they do not fit
+// together (the DATA_ACK goes again on the next segment).
+function replaceForAddAddr(o: MptcpOption): boolean {
+  const out = lay.out;
+  const dss = lay.dss!;
+  const l = mptcpOptionLength(o);
+  if (out.length !== 1 || out[0] !== dss || dss.mapping || l > lay.budget) return false;
+  out.length = 0;
+  lay.used = l;
+  out.push(o);
+  return true;
+}
+
+/** The largest RTO of the connection's open subflows (ADD_ADDR retransmission). */
+function maxRto(): number {
+  let rto = 0;
+  for (const x of lay.conn!.subflows) if (x.tcp.state !== "CLOSED") rto = Math.max(rto, x.tcp.stats().rtoUs);
+  return rto;
 }
 
 export function mpcFlags(conn: MptcpConnection): number {
