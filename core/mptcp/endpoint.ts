@@ -12,6 +12,8 @@ import type { RandomSource } from "../crypto/random.ts";
 import { InvalidArgumentError, InvalidStateError } from "../errors.ts";
 import { fillIpv4HeaderChecksum, fillTcpChecksum, verifyTcpChecksum } from "../wire/checksum.ts";
 import { ipEquals, ipHeaderFor } from "../wire/ip.ts";
+import type { IpHeader } from "../wire/ip.ts";
+import { optionsLength, TCP_OPTIONS_MAX } from "../wire/segment.ts";
 import { emitPacket, parsePacket } from "../wire/packet.ts";
 import { seqAdd } from "../wire/seq.ts";
 import { MPC_FLAG_A, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../wire/types.ts";
@@ -62,6 +64,16 @@ interface LocalAddr {
   backup: boolean;
 }
 
+/** Key of the fast demultiplexing index: the port pair (a Smi: no number boxed per packet). */
+function portKey(localPort: number, remotePort: number): number {
+  return ((localPort & 0x3fff) << 16) | remotePort;
+}
+
+interface SubEntry {
+  conn: MptcpConnection;
+  sf: Subflow;
+}
+
 function key4(la: IpAddress, lp: number, ra: IpAddress, rp: number): string {
   let k = "";
   for (let i = 0; i < la.length; i++) k += String.fromCharCode(la[i]!);
@@ -75,7 +87,15 @@ export class Endpoint {
   private readonly random: RandomSource;
   private readonly addrs: LocalAddr[] = [];
   private readonly listeners = new Set<number>();
-  private readonly bySub = new Map<string, { conn: MptcpConnection; sf: Subflow }>();
+  private readonly bySub = new Map<string, SubEntry>();
+  /**
+   * The entries of bySub by port pair, compared by address bytes: the per-packet lookup builds
+   * no string key (bySub stays the registry; both change together in register / unregister).
+   */
+  private readonly byPorts = new Map<number, SubEntry[]>();
+  /** IP headers of recent (source, destination) pairs, by identity of the address arrays. */
+  private readonly ipHeaders: IpHeader[] = [];
+  private ipNext = 0;
   private readonly byToken = new Map<number, MptcpConnection>();
   private conns: MptcpConnection[] = [];
   private readonly acceptQ: MptcpConnection[] = [];
@@ -107,11 +127,28 @@ export class Endpoint {
       random: this.random,
       allocPort: (l, r, rp) => self.allocPort(l, r, rp),
       register: (conn, sf) => {
-        self.bySub.set(key4(sf.localAddress, sf.localPort, sf.remoteAddress, sf.remotePort), { conn, sf });
+        const e: SubEntry = { conn, sf };
+        const k = key4(sf.localAddress, sf.localPort, sf.remoteAddress, sf.remotePort);
+        const old = self.bySub.get(k);
+        self.bySub.set(k, e);
+        const pk = portKey(sf.localPort, sf.remotePort);
+        const list = self.byPorts.get(pk);
+        if (!list) self.byPorts.set(pk, [e]);
+        else {
+          const i = old ? list.indexOf(old) : -1;
+          if (i >= 0) list[i] = e;
+          else list.push(e);
+        }
       },
       unregister: (_conn, sf) => {
         const k = key4(sf.localAddress, sf.localPort, sf.remoteAddress, sf.remotePort);
-        if (self.bySub.get(k)?.sf === sf) self.bySub.delete(k);
+        const e = self.bySub.get(k);
+        if (e?.sf !== sf) return;
+        self.bySub.delete(k);
+        const pk = portKey(sf.localPort, sf.remotePort);
+        const list = self.byPorts.get(pk)!;
+        list.splice(list.indexOf(e), 1);
+        if (list.length === 0) self.byPorts.delete(pk);
       },
       localAddresses: () => self.addrs,
       tokenInUse: (t) => self.byToken.has(t),
@@ -214,19 +251,22 @@ export class Endpoint {
   handlePacket(now: number, packet: Uint8Array, _iface?: number): void {
     this.s.packetsIn++;
     if (this.disposed) return this.drop("Disposed");
-    const r = parsePacket(packet);
+    // Addresses as views into the packet: copied below only where they are kept.
+    const r = parsePacket(packet, 0, packet.length, true);
     if (!r.ok) return this.drop("Malformed");
-    const { ip, tcp, tcpOffset, tcpLength } = r.value;
-    if (!this.addrs.some((a) => ipEquals(a.address, ip.dst))) return this.drop("NotForUs");
-    if (!this.trust && !verifyTcpChecksum(ip.src, ip.dst, packet, tcpOffset, tcpLength)) return this.drop("BadChecksum");
+    const { tcp, tcpOffset, tcpLength } = r.value;
+    const la = this.localAddr(r.value.ip.dst);
+    if (!la) return this.drop("NotForUs");
+    if (!this.trust && !verifyTcpChecksum(r.value.ip.src, r.value.ip.dst, packet, tcpOffset, tcpLength)) return this.drop("BadChecksum");
     const h = tcp.header;
-    const k = key4(ip.dst, h.dstPort, ip.src, h.srcPort);
-    const hit = this.bySub.get(k);
+    const hit = this.lookup(r.value.ip.dst, h.dstPort, r.value.ip.src, h.srcPort);
     if (hit && hit.sf.tcp.state !== "CLOSED") {
       hit.conn.handleSegment(now, hit.sf, tcp);
       this.afterConn(hit.conn);
       return;
     }
+    // Not an established subflow: the addresses may be kept (new connection, join, RST queue).
+    const ip = { src: r.value.ip.src.slice(), dst: la.address };
     const syn = (h.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN;
     if (syn) {
       const join = h.options.mptcp.find((o) => o.type === "mp_join_syn");
@@ -266,6 +306,41 @@ export class Endpoint {
     this.drop("NoListener");
     if (h.flags & TCP_RST) return;
     this.reset(ip.dst, ip.src, tcp, undefined);
+  }
+
+  /** The local address with these bytes (no closure per packet), or undefined. */
+  private localAddr(a: IpAddress): LocalAddr | undefined {
+    const addrs = this.addrs;
+    for (let i = 0; i < addrs.length; i++) if (ipEquals(addrs[i]!.address, a)) return addrs[i];
+    return undefined;
+  }
+
+  /** The subflow of a 4-tuple (bySub's entry, found without building its string key). */
+  private lookup(local: IpAddress, localPort: number, remote: IpAddress, remotePort: number): SubEntry | undefined {
+    const list = this.byPorts.get(portKey(localPort, remotePort));
+    if (!list) return undefined;
+    for (let i = 0; i < list.length; i++) {
+      const e = list[i]!;
+      const sf = e.sf;
+      if (sf.localPort === localPort && sf.remotePort === remotePort && ipEquals(sf.localAddress, local) && ipEquals(sf.remoteAddress, remote)) return e;
+    }
+    return undefined;
+  }
+
+  /** The IP header from src to dst (emitIp only reads it: one per address pair, kept). */
+  private ipHeader(src: IpAddress, dst: IpAddress): IpHeader {
+    const hs = this.ipHeaders;
+    for (let i = 0; i < hs.length; i++) {
+      const h = hs[i]!;
+      if (h.src === src && h.dst === dst) return h;
+    }
+    const h = ipHeaderFor(src, dst);
+    if (hs.length < 16) hs.push(h);
+    else {
+      hs[this.ipNext] = h;
+      this.ipNext = (this.ipNext + 1) & 15;
+    }
+    return h;
   }
 
   private reset(src: IpAddress, dst: IpAddress, tcp: TcpSegment, reason: number | undefined): void {
@@ -418,25 +493,30 @@ export class Endpoint {
   }
 
   private encode(src: IpAddress, dst: IpAddress, seg: TcpSegment, into?: Uint8Array): EndpointTransmit {
-    const ip = ipHeaderFor(src, dst);
-    const need = (ip.version === 4 ? 20 : 40) + 60 + seg.payload.length;
+    const ip = this.ipHeader(src, dst);
+    const o = seg.header.options;
+    let ol = optionsLength(o);
+    if (ol > TCP_OPTIONS_MAX) {
+      // Too many options (emitPacket would refuse them): the SACK blocks go first, then MPTCP's.
+      o.sack = undefined;
+      ol = optionsLength(o);
+      if (ol > TCP_OPTIONS_MAX) {
+        o.mptcp = [];
+        ol = optionsLength(o);
+      }
+      if (ol > TCP_OPTIONS_MAX) throw new InvalidStateError("segment options do not fit");
+    }
+    // The exact packet length: a new packet is allocated at its size (no view on a larger buffer).
+    const need = (ip.version === 4 ? 20 : 40) + 20 + ol + seg.payload.length;
     if (into && into.length < need) throw new InvalidArgumentError(`pollTransmitInto: buffer of ${into.length} bytes, ${need} needed`);
     const out = into ?? new Uint8Array(need);
-    let r = emitPacket(ip, seg, out, 0);
-    if (!r.ok) {
-      seg.header.options.sack = undefined;
-      r = emitPacket(ip, seg, out, 0);
-      if (!r.ok) {
-        seg.header.options.mptcp = [];
-        r = emitPacket(ip, seg, out, 0);
-      }
-      if (!r.ok) throw new InvalidStateError("segment options do not fit");
-    }
+    const r = emitPacket(ip, seg, out, 0);
+    if (!r.ok) throw new InvalidStateError("segment options do not fit");
     const l = r.value;
     fillTcpChecksum(src, dst, out, l.tcpOffset, l.tcpLength);
     if (ip.version === 4) fillIpv4HeaderChecksum(out, l.ipOffset);
     this.s.packetsOut++;
-    const la = this.addrs.find((a) => ipEquals(a.address, src));
+    const la = this.localAddr(src);
     const iface = la?.iface ?? this.removedIfaces.get(key4(src, 0, src, 0)) ?? 0;
     return { packet: l.length === out.length ? out : out.subarray(0, l.length), iface, localAddress: src };
   }

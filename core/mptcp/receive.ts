@@ -79,8 +79,8 @@ function deliverMapped(conn: MptcpConnection, sf: Subflow, seq: number, data: Ui
       }
       return;
     }
-    const dsn = (BigInt(sf.rxMap.dsnHi) << 32n) | BigInt(sf.rxMap.dsnLo);
     if (conn.csum) {
+      const dsn = (BigInt(sf.rxMap.dsnHi) << 32n) | BigInt(sf.rxMap.dsnLo);
       let v: number;
       try {
         v = sf.rxMap.checksumFeed(r, data, off, n);
@@ -111,7 +111,7 @@ function deliverMapped(conn: MptcpConnection, sf: Subflow, seq: number, data: Ui
         sf.stageLen = 0;
       }
     } else {
-      writeData(conn, rb, dsn, data, off, n);
+      writeDataHiLo(conn, rb, sf.rxMap.dsnHi, sf.rxMap.dsnLo, data, off, n);
     }
     off += n;
     len -= n;
@@ -128,13 +128,19 @@ export function recvWindow(conn: MptcpConnection): number {
 
 export function writeData(conn: MptcpConnection, rb: ReceiveBuffer, dsn: bigint, data: Uint8Array, off: number, len: number): void {
   const d = dsn & 0xffffffffffffffffn;
+  writeDataHiLo(conn, rb, Number(d >> 32n), Number(d & 0xffffffffn), data, off, len);
+}
+
+/** writeData with the DSN (mod 2^64) as two u32 halves: no bigint on the per-segment path. */
+export function writeDataHiLo(conn: MptcpConnection, rb: ReceiveBuffer, hi: number, lo: number, data: Uint8Array, off: number, len: number): void {
   const max = conn.config.receiveBufferSize;
   if (rb.capacity < max) {
+    const d = (BigInt(hi) << 32n) | BigInt(lo);
     const end = Number(BigInt.asIntN(64, d - rb.readSeq64)) + len;
     if (end > rb.capacity) rb.grow(Math.min(max, Math.max(end, rb.capacity * 2)));
   }
   const before = rb.readable;
-  const w = rb.write64(Number(d >> 32n), Number(d & 0xffffffffn), data, off, len);
+  const w = rb.write64(hi, lo, data, off, len);
   if (w < 0) {
     conn.c.RcvPruned++;
     conn.drop("OutOfWindow");
@@ -147,8 +153,12 @@ export function writeData(conn: MptcpConnection, rb: ReceiveBuffer, dsn: bigint,
     }
     if (conn.peerFinDsn !== undefined && !conn.peerFinDone && rb.nextSeq64 === conn.peerFinDsn) conn.finishPeerFin();
   } else if (w === 0) {
-    // Nothing new in order: a duplicate (all of it already received), or out of order.
-    if (BigInt.asIntN(64, d + BigInt(len) - rb.nextSeq64) <= 0n) conn.c.DuplicateData++;
+    // Nothing new in order: a duplicate (all of it already received), or out of order. From the
+    // low halves (nextSeq is the low u32 of the next expected DSN at width 64): accepted bytes lie
+    // within 2^31 of the read point, so an end past the next byte by 1..capacity is out of order
+    // and anything else (<= 0, or wrapped above capacity) is behind it.
+    const x = (lo + len - rb.nextSeq) | 0;
+    if (x <= 0 || x > rb.capacity) conn.c.DuplicateData++;
     else conn.c.OFOQueue++;
   }
 }

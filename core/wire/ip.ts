@@ -70,11 +70,16 @@ function avail(buf: Uint8Array, off: number, len: number): number {
   return Math.min(len, buf.length - off);
 }
 
+/** The options of a header without options (zero bytes: shared, nothing to copy). */
+const NO_OPTIONS = new Uint8Array(0);
+
 /**
  * Parses an IPv4 header at buf[off, off+len). The header must be complete (IHL * 4 bytes);
- * the payload need not be: compare `totalLength` with what you have.
+ * the payload need not be: compare `totalLength` with what you have. Addresses and options are
+ * copies, or with `views` views into `buf` (no allocation of their own: valid while the caller
+ * leaves those bytes unchanged).
  */
-export function parseIpv4(buf: Uint8Array, off: number, len: number): ParseResult<Ipv4Header> {
+export function parseIpv4(buf: Uint8Array, off: number, len: number, views: boolean = false): ParseResult<Ipv4Header> {
   const n = avail(buf, off, len);
   if (n < 0) return fail("Truncated", "bad offset or length");
   if (n < IPV4_HEADER_MIN) return fail("Truncated", `IPv4 header needs 20 bytes, have ${n}`);
@@ -98,15 +103,15 @@ export function parseIpv4(buf: Uint8Array, off: number, len: number): ParseResul
       ttl: buf[off + 8]!,
       protocol: buf[off + 9]!,
       checksum: u16(buf, off + 10),
-      src: buf.slice(off + 12, off + 16),
-      dst: buf.slice(off + 16, off + 20),
-      options: buf.slice(off + 20, off + hl),
+      src: views ? buf.subarray(off + 12, off + 16) : buf.slice(off + 12, off + 16),
+      dst: views ? buf.subarray(off + 16, off + 20) : buf.slice(off + 16, off + 20),
+      options: hl === IPV4_HEADER_MIN ? NO_OPTIONS : views ? buf.subarray(off + 20, off + hl) : buf.slice(off + 20, off + hl),
     },
   };
 }
 
-/** Parses an IPv6 fixed header at buf[off, off+len). Extension headers are not followed. */
-export function parseIpv6(buf: Uint8Array, off: number, len: number): ParseResult<Ipv6Header> {
+/** Parses an IPv6 fixed header at buf[off, off+len). Extension headers are not followed. Addresses as in parseIpv4. */
+export function parseIpv6(buf: Uint8Array, off: number, len: number, views: boolean = false): ParseResult<Ipv6Header> {
   const n = avail(buf, off, len);
   if (n < 0) return fail("Truncated", "bad offset or length");
   if (n < IPV6_HEADER_LENGTH) return fail("Truncated", `IPv6 header needs 40 bytes, have ${n}`);
@@ -122,8 +127,8 @@ export function parseIpv6(buf: Uint8Array, off: number, len: number): ParseResul
       payloadLength: u16(buf, off + 4),
       nextHeader: buf[off + 6]!,
       hopLimit: buf[off + 7]!,
-      src: buf.slice(off + 8, off + 24),
-      dst: buf.slice(off + 24, off + 40),
+      src: views ? buf.subarray(off + 8, off + 24) : buf.slice(off + 8, off + 24),
+      dst: views ? buf.subarray(off + 24, off + 40) : buf.slice(off + 24, off + 40),
     },
   };
 }
@@ -216,7 +221,7 @@ export function ipHeaderFor(src: IpAddress, dst: IpAddress, protocol: number = 6
       checksum: 0,
       src,
       dst,
-      options: new Uint8Array(0),
+      options: NO_OPTIONS,
     };
   }
   if (src.length === 16 && dst.length === 16) {

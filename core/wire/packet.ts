@@ -39,8 +39,12 @@ export interface PacketLayout {
   tcpLength: number;
 }
 
-/** Parses an IPv4 or IPv6 packet carrying TCP from bytes[off, off+len). */
-export function parsePacket(bytes: Uint8Array, off: number = 0, len: number = bytes.length - off): ParseResult<Packet> {
+/**
+ * Parses an IPv4 or IPv6 packet carrying TCP from bytes[off, off+len). With `views`, the IP
+ * addresses and options are views into `bytes` instead of copies (parseIpv4); the TCP payload
+ * is always a view.
+ */
+export function parsePacket(bytes: Uint8Array, off: number = 0, len: number = bytes.length - off, views: boolean = false): ParseResult<Packet> {
   if (!(off >= 0 && len >= 0) || !Number.isFinite(off) || !Number.isFinite(len)) return fail("Truncated", "bad offset or length");
   const n = Math.min(len, bytes.length - off);
   if (n < 1) return fail("Truncated", "empty packet");
@@ -49,7 +53,7 @@ export function parsePacket(bytes: Uint8Array, off: number = 0, len: number = by
   let tcpOff: number;
   let tcpLen: number;
   if (v === 4) {
-    const r = parseIpv4(bytes, off, n);
+    const r = parseIpv4(bytes, off, n, views);
     if (!r.ok) return r;
     const h = r.value;
     if (h.totalLength > n) return fail("Truncated", `IPv4 total length ${h.totalLength}, have ${n} bytes`);
@@ -60,7 +64,7 @@ export function parsePacket(bytes: Uint8Array, off: number = 0, len: number = by
     tcpOff = off + hl;
     tcpLen = h.totalLength - hl;
   } else if (v === 6) {
-    const r = parseIpv6(bytes, off, n);
+    const r = parseIpv6(bytes, off, n, views);
     if (!r.ok) return r;
     const h = r.value;
     const end = off + 40 + h.payloadLength;
