@@ -56,10 +56,21 @@ export class FullMeshPathManager implements PathManager {
     return conn.liveSubflows.some((s) => eq(s.localAddress, local) && eq(s.remoteAddress, remote) && s.remotePort === port);
   }
 
+  /**
+   * No new subflow once our DATA_FIN went out: a Linux peer that has it refuses the join (its msk
+   * left ESTABLISHED; interop case 9), and Linux opens none then either (__mptcp_subflow_connect:
+   * mptcp_is_fully_established). Linux does not open one in CLOSE_WAIT (the peer's DATA_FIN
+   * came) either; we do, for an upload to a peer that half-closed at once (our own stack
+   * accepts such a join).
+   */
+  private open(conn: PmConnection): boolean {
+    return conn.state === "ESTABLISHED" || conn.state === "CLOSE_WAIT";
+  }
+
   established(now: number, conn: PmConnection): void {
     const addrs = conn.endpointAddresses();
     if (conn.role === "client") {
-      if (!conn.peerAllowsInitialJoin()) return;
+      if (!conn.peerAllowsInitialJoin() || !this.open(conn)) return;
       for (const a of addrs) {
         if (!a.subflow || eq(a.address, conn.localAddress) || a.address.length !== conn.remoteAddress.length) continue;
         if (!this.room(conn)) break;
@@ -80,7 +91,7 @@ export class FullMeshPathManager implements PathManager {
    * subflow endpoint of the address's family, within the subflows limit.
    */
   addressAnnounced(now: number, conn: PmConnection, addr: { id: number; address: IpAddress; port: number }): void {
-    if (!conn.acceptAddAddr()) return;
+    if (!this.open(conn) || !conn.acceptAddAddr()) return;
     const froms: Array<{ address: IpAddress; backup?: boolean }> = [{ address: conn.localAddress }];
     for (const a of conn.endpointAddresses()) if (a.subflow && !eq(a.address, conn.localAddress)) froms.push({ address: a.address, backup: a.backup });
     for (const f of froms) {
@@ -93,6 +104,7 @@ export class FullMeshPathManager implements PathManager {
   localAddressAdded(now: number, conn: PmConnection, addr: { address: IpAddress; id: number; signal: boolean; subflow: boolean; backup: boolean }): void {
     if (!conn.isMptcp || conn.state === "CLOSED") return;
     if (conn.role === "client" && addr.subflow) {
+      if (!this.open(conn)) return;
       // Full mesh: to the peer's initial address (unless it asked not to) and to every address it announced.
       const tos: Array<{ address: IpAddress; port: number }> = conn.peerAllowsInitialJoin() ? [{ address: conn.remoteAddress, port: conn.remotePort }] : [];
       for (const r of conn.remoteAddrs) tos.push({ address: r.address, port: r.port });
