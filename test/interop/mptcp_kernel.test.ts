@@ -616,12 +616,14 @@ test(`interop mptcp 8 (${runtimeName}): two instances of our stack over UDP (TCP
 //   once). The joins over tun1 then carried nothing. Now the devices are read in turns of 16
 //   packets (test/adapters/tun_drain.test.ts).
 // - The kernel's (legitimate), behind "the join carried no data":
-//   * Linux sends its ADD_ADDR from the PM worker, tens of ms after the connection is fully
-//     established (40 ms here with a 64 KiB transfer), so with a short transfer our join to
-//     the announced address arrives after our DATA_FIN: the kernel counts MPJoinSynRx, then
-//     refuses the join (mptcp_can_accept_new_subflow needs the msk in ESTABLISHED; RST,
-//     MPJoinRejected), and the subflow never carries data. Nothing to fix; here the kernel's
-//     sends are rate-limited (tbf) so the transfer outlasts the joins.
+//   * Linux sends its ADD_ADDR from the PM worker, 10-40 ms after the connection is fully
+//     established, so with a short transfer (64 KiB, no tbf) our joins to the announced address
+//     reach the kernel around our DATA_FIN: the kernel counts MPJoinSynRx, sends its SYN/ACK, and
+//     answers our third ACK with a plain RST (neither MPJoinAckRx nor MPJoinRejected counted)
+//     once its MPTCP connection is closing; that subflow never carries data. This is the
+//     reported symptom; legitimate (Linux joins subflows only to a connection in ESTABLISHED,
+//     and as a client opens none after its DATA_FIN: ours now neither, core/path_manager).
+//     Here the kernel's sends are rate-limited (tbf) so the transfer outlasts the joins.
 //   * The kernel's `ip mptcp limits` subflows (default 2) caps extra subflows per connection:
 //     with 2, the last of our three joins is refused (RST + MP_TCPRST, MPJoinRejected) and 3
 //     of the 4 pairs carry data; case 9b asserts that. add_addr_accepted matters only on the
