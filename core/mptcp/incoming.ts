@@ -155,10 +155,13 @@ export function inspectSegment(conn: MptcpConnection, sf: Subflow, seg: TcpSegme
     doFallback(conn, "no DSS from the server");
     return "accept";
   }
-  // A peer that fell back (options stripped on its way) sends no DSS at all any more.
+  // A peer that fell back (options stripped on its way) sends no DSS at all any more: its data,
+  // or its FIN (a peer that fell back after its last byte, its DATA_ACKs having gone on pure
+  // ACKs that lost their options, has nothing else to show it by; a peer still in MPTCP puts
+  // a DSS on its FIN).
   if (opts.length === 0) {
     sf.noDss++;
-    if (seg.payload.length > 0 && conn.confirmed && sf.initial && fallbackAllowed(conn)) {
+    if ((seg.payload.length > 0 || h.flags & TCP_FIN) && conn.confirmed && sf.initial && fallbackAllowed(conn)) {
       conn.c.DssFallback++;
       doFallback(conn, "no DSS from the peer");
     }

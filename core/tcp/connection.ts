@@ -87,7 +87,33 @@ const MAX_HOLES = 1024;
  * peer fills the window, so an idle connection (or an MPTCP subflow that hands its bytes on at
  * once) holds 64 KiB, not the whole configured buffer. Growth is amortised, not per packet.
  */
-const INITIAL_RCV_RING = 64 * 1024;
+const INITIAL_RCV_RING = 16 * 1024;
+/** Linux tcp_rmem[1]: the receive buffer a connection starts with, before autotuning grows it. */
+const INITIAL_RCV_BUF = 131072;
+/** Linux TCP_RMEM_TO_WIN_SCALE: the scaling ratio is in 1/256ths. */
+const RATIO_SHIFT = 8;
+/** Linux TCP_DEFAULT_SCALING_RATIO: half the buffer is window until a segment is measured. */
+const DEFAULT_SCALING_RATIO = 128;
+/** Linux SOCK_MIN_RCVBUF / 2: the least window clamp. */
+const MIN_WINDOW_CLAMP = 1152;
+/** Most delayed-ACK timeout in interactive ("pingpong") mode (Linux TCP_DELACK_MAX). */
+const DELACK_MAX_US = 200_000;
+
+/**
+ * What Linux charges a received segment of `len` payload bytes against the receive buffer (its
+ * skb truesize, as for a packet received over TUN): the packet with its headers and the
+ * NET_SKB_PAD headroom plus skb_shared_info, rounded up to a kmalloc size class (pages above
+ * 4 KiB), plus the sk_buff itself. This overhead is why a Linux window is a fraction of the
+ * buffer (the scaling ratio: 1460 / 2304 for a full segment). Our ring holds bare bytes; the
+ * model is kept so that the windows we advertise are Linux's.
+ */
+export function segmentTruesize(len: number): number {
+  const n = len + 448;
+  let size = 512;
+  if (n <= 4096) while (size < n) size *= 2;
+  else size = Math.ceil(n / 4096) * 4096;
+  return size + 256;
+}
 const DUP_THRESH = 3;
 /** RFC 8985 section 7.2: worst-case delayed-ACK time added to the PTO with one segment in flight. */
 const WC_DEL_ACK_US = 200_000;
@@ -157,7 +183,43 @@ export class TcpConnection {
   private dsack: SackBlock | undefined;
   private ackPending = false;
   private segsSinceAck = 0;
-  private quickAcks: number;
+  /** Linux icsk_ack.quick: ACKs still to send at once (quick-ACK mode). */
+  private quick = 0;
+  /** Linux icsk_ack.pingpong: replies sent within the ACK timeout of the peer's data. */
+  private pingpong = 0;
+  /** Linux icsk_ack.ato (0 until the first data segment) and lrcvtime. */
+  private ato = 0;
+  private lrcvTime = 0;
+  /** Time of the latest input (read() takes none: autotuning uses this). */
+  private lastNow = 0;
+
+  // ---- receive window (Linux tcp_select_window, tcp_grow_window, tcp_rcv_space_adjust): plain
+  // TCP only; a subflow whose upper layer gives the receive window keeps that one.
+  /** sk_rcvbuf: starts at tcp_rmem[1] (or receiveBufferSize when smaller), grows by autotuning. */
+  private rcvBufSize: number;
+  /** Window bytes per buffer byte, in 1/256ths (Linux scaling_ratio). */
+  private scalingRatio = DEFAULT_SCALING_RATIO;
+  private windowClamp = 0;
+  private rcvSsthresh = 0;
+  /** RCV.NXT when the last window was announced (Linux rcv_wup). */
+  private rcvWup = 0;
+  /** The peer's segment size as we see it (Linux icsk_ack.rcv_mss). */
+  private rcvMss = 536;
+  private rcvqSpace = 0;
+  private rcvqSeq = 0;
+  private rcvqTime = 0;
+  /** Receiver-side RTT estimate (Linux rcv_rtt_est), µs; 0 = none yet. */
+  private rcvRttUs = 0;
+  private rcvRttSeq = 0;
+  private rcvRttTime = -1;
+  private rcvRttLastEcr = 0;
+  /** Linux rcv_wnd: the window of the last ACK, from rcvWup. */
+  private rcvWndVal = 0;
+  private lastSegSize = 0;
+  /** TSecr of the segment being processed (0 = none). */
+  private segEcr = 0;
+  /** Data arrived since the last ACK we sent (Linux ICSK_ACK_SCHED). */
+  private ackSched = false;
   private probePending = false;
   private forceSend = false;
   private persistBackoff = 0;
@@ -245,7 +307,7 @@ export class TcpConnection {
     this.advMss = Math.min(cfg.mss, cfg.mtu - (cfg.ipv6 ? 40 : 20) - 20);
     this.ourWscale = cfg.windowScaling ? windowScaleFor(cfg.receiveBufferSize) : 0;
     this.sendQ = new SendBytes(cfg.sendBufferSize);
-    this.quickAcks = cfg.quickAckSegments;
+    this.rcvBufSize = Math.min(INITIAL_RCV_BUF, cfg.receiveBufferSize);
     this.rtt = new RttEstimator(cfg.initialRtoUs, cfg.minRtoUs, cfg.maxRtoUs);
     this.tsOffset = randomU32(this.random);
   }
@@ -423,15 +485,25 @@ export class TcpConnection {
     if (!rb || rb.readable === 0) return 0;
     const n = rb.read(dst, 0, dst.length);
     this.s.bytesDelivered += n;
+    if (n > 0 && this.ownWindow) this.rcvSpaceAdjust(this.lastNow);
     this.freeReceiveBufferIfDone();
     if (n > 0 && isSynchronized(this.st) && canReceiveData(this.st)) {
-      // Linux tcp_cleanup_rbuf (RFC 9293 3.8.6.2.2 leaves the amount open): announce the window
-      // when the advertised one is at most half the largest, and the read at least doubled it.
+      // Linux tcp_cleanup_rbuf (RFC 9293 3.8.6.2.2 leaves the amount open): the ACK held back
+      // for more than one segment goes now; else announce the window when the advertised one is
+      // at most half the largest, and the read at least doubled it.
       const cur = Math.max(0, seqDiff(this.rcvAdv, this.rcvNxt));
-      const clamp = Math.min(this.config.receiveBufferSize, 65535 * 2 ** this.rcvWscale);
-      if (2 * cur <= clamp) {
-        const after = this.windowToAdvertise();
-        if (after > 0 && after >= 2 * cur) this.ackPending = true;
+      if (this.ackSched && seqDiff(this.rcvNxt, this.rcvWup) > this.rcvMss) this.ackPending = true;
+      else if (this.ownWindow) {
+        if (2 * cur <= this.windowClamp) {
+          const after = this.selectWindow();
+          if (after > 0 && after >= 2 * cur) this.ackPending = true;
+        }
+      } else {
+        const clamp = Math.min(this.config.receiveBufferSize, 65535 * 2 ** this.rcvWscale);
+        if (2 * cur <= clamp) {
+          const after = this.windowToAdvertise();
+          if (after > 0 && after >= 2 * cur) this.ackPending = true;
+        }
       }
     }
     return n;
@@ -545,6 +617,7 @@ export class TcpConnection {
   }
 
   pollTransmit(now: number): TcpSegment | undefined {
+    if (now > this.lastNow) this.lastNow = now;
     if (this.finWait2Pending) this.armFinWait2(now);
     if (this.rstPending) {
       const r = this.rstPending;
@@ -598,6 +671,7 @@ export class TcpConnection {
   // =============================================================================== timers
 
   handleTimeout(now: number): void {
+    if (now > this.lastNow) this.lastNow = now;
     for (const t of TIMER_ORDER) {
       if (this.timers[t]! > now) continue;
       this.timers[t] = OFF;
@@ -608,6 +682,13 @@ export class TcpConnection {
           break;
         case TcpTimer.DelayedAck:
           if (this.segsSinceAck > 0) {
+            // Linux tcp_delack_timer_handler: a missed delayed ACK inflates the ACK timeout, or
+            // ends interactive (pingpong) mode.
+            if (this.pingpong === 0) this.ato = Math.min(2 * this.ato, this.rtt.rtoUs);
+            else {
+              this.pingpong = 0;
+              this.ato = this.config.delayedAckUs;
+            }
             this.ackPending = true;
             this.s.delayedAcks++;
           }
@@ -725,6 +806,7 @@ export class TcpConnection {
   /** Processes one incoming segment (already parsed and checksum-verified). Never throws. */
   handleSegment(now: number, seg: TcpSegment): void {
     this.s.segmentsIn++;
+    if (now > this.lastNow) this.lastNow = now;
     const h = seg.header;
     const fl = h.flags;
     if (this.upper?.inspectIncoming && this.st !== "CLOSED") {
@@ -807,7 +889,12 @@ export class TcpConnection {
     this.rcvNxt = seqAdd(h.seq, 1);
     this.negotiate(h.options, now);
     this.makeReceiveBuffer();
-    this.rcvAdv = seqAdd(this.rcvNxt, Math.min(65535, this.config.receiveBufferSize));
+    if (this.ownWindow) {
+      if (!this.wsOk) this.windowClamp = Math.min(this.windowClamp, 65535);
+      this.rcvWndVal = Math.min(65535, this.rcvWndVal);
+    } else this.rcvWndVal = Math.min(65535, this.config.receiveBufferSize);
+    this.rcvAdv = seqAdd(this.rcvNxt, this.rcvWndVal);
+    this.rcvWup = this.rcvNxt;
     this.lastRecvAt = now;
     if (fl & TCP_ACK) {
       if (this.synRetrans === 0) this.rtt.sample(now - this.synSentAt, h.ack, this.sndNxt);
@@ -835,6 +922,8 @@ export class TcpConnection {
     this.rtoInARow = 0;
     this.progressAt = now;
     this.go(this.st === "SYN_SENT" ? "RCV_SYN_ACK" : "RCV_ACK_OF_SYN");
+    this.lrcvTime = now;
+    this.initBufferSpace(now);
     this.push({ type: "connected" });
     if (this.sendQ.free > 0) this.push({ type: "writable" });
     if (this.config.keepalive) this.setTimer(TcpTimer.Keepalive, now + this.config.keepaliveIdleUs);
@@ -893,6 +982,7 @@ export class TcpConnection {
       if (fl & TCP_RST) return this.drop("BadRst");
       if (payload.length > 0 && seqLe(seqAdd(seq, payload.length), this.rcvNxt)) {
         this.dsack = { start: seq, end: seqAdd(seq, payload.length) }; // RFC 2883
+        this.enterQuickAck(); // Linux tcp_send_dupack: our ACK was probably lost
       }
       this.oowAck(now, seg);
       if (fin && this.st === "TIME_WAIT") this.setTimer(TcpTimer.TimeWait, now + this.config.timeWaitUs);
@@ -951,11 +1041,15 @@ export class TcpConnection {
       this.tsRecentAt = now;
     }
 
+    this.segEcr = this.tsOk && opts.timestamp ? opts.timestamp.ecr >>> 0 : 0;
     // Trim to the window (after the ACK was used).
     if (seqLt(seq, this.rcvNxt)) {
       const k = seqDiff(this.rcvNxt, seq);
       if (k >= payload.length) {
-        if (payload.length > 0) this.dsack = { start: seq, end: seqAdd(seq, payload.length) };
+        if (payload.length > 0) {
+          this.dsack = { start: seq, end: seqAdd(seq, payload.length) };
+          this.enterQuickAck();
+        }
         payload = payload.subarray(payload.length);
         if (fin && seqAdd(h.seq, seg.payload.length) !== this.rcvNxt) fin = false;
       } else payload = payload.subarray(k);
@@ -1017,6 +1111,7 @@ export class TcpConnection {
     }
     const r = rb.write(seq, payload, 0, payload.length);
     this.s.bytesReceived += payload.length;
+    this.ackSched = true;
     if (r < 0) {
       this.ackPending = true;
       this.drop(r === Refusal.TooManyHoles ? "TooManyHoles" : "BufferFull");
@@ -1027,6 +1122,9 @@ export class TcpConnection {
       // Only what the buffer kept is SACKable (it trims at the capacity).
       const end = seqAdd(seq, Math.min(payload.length, Math.max(0, rb.capacity - rb.readable - seqDiff(seq, this.rcvNxt))));
       if (seqGt(end, seq)) this.addSackRange(seq, end);
+      // Linux tcp_data_queue_ofo -> tcp_rcvbuf_grow: room for the sender's rate and the hole.
+      if (this.ownWindow && this.rcvqSpace > 0) this.rcvBufGrow(2 * this.rcvqSpace + seqDiff(end, this.rcvNxt));
+      if (payload.length >= 128) this.growWindow(payload.length); // as tcp_data_queue_ofo
       this.ackPending = true; // RFC 5681 section 4.2: immediate ACK for out-of-order data
       return;
     }
@@ -1037,13 +1135,258 @@ export class TcpConnection {
     }
     if (r > 0) this.deliverReadable();
     if (this.oooFin !== undefined && this.oooFin === this.rcvNxt) this.receiveFin(now);
-    // Delayed ACK (RFC 1122 4.2.3.2, RFC 5681 4.2): every second segment or after 40 ms.
+    this.dataReceived(now, payload.length);
+    // Delayed ACK (RFC 1122 4.2.3.2, RFC 5681 4.2; Linux __tcp_ack_snd_check): at once in
+    // quick-ACK mode (not while interactive), or once more than a segment is unacknowledged
+    // and the window's right edge moves; else after the ACK timeout (40 ms).
     this.segsSinceAck++;
-    if (this.quickAcks > 0) {
-      this.quickAcks--;
-      this.ackPending = true;
-    } else if (this.segsSinceAck >= 2) this.ackPending = true;
-    else if (this.timers[TcpTimer.DelayedAck] === OFF) this.setTimer(TcpTimer.DelayedAck, now + this.config.delayedAckUs);
+    const twoSegments = this.ownWindow
+      ? seqDiff(this.rcvNxt, this.rcvWup) > this.rcvMss && this.selectWindow() >= this.rcvWndVal
+      : this.segsSinceAck >= 2;
+    if (twoSegments || (this.quick > 0 && this.pingpong === 0)) this.ackPending = true;
+    else if (this.timers[TcpTimer.DelayedAck] === OFF) this.setTimer(TcpTimer.DelayedAck, now + this.delayedAckTimeout());
+  }
+
+  // =============================================================================== receive window
+
+  /** Plain TCP sizes its own window; an MPTCP subflow advertises its upper layer's. */
+  private get ownWindow(): boolean {
+    return this.upper?.receiveWindow === undefined;
+  }
+
+  private winFromSpace(space: number): number {
+    return Math.floor((space * this.scalingRatio) / 256);
+  }
+
+  private spaceFromWin(win: number): number {
+    return Math.floor((win * 256) / this.scalingRatio);
+  }
+
+  /** Bytes the receive buffer holds: unread plus out of order. */
+  private rcvHeld(): number {
+    let n = this.rcvBuf?.readable ?? 0;
+    for (const r of this.sackRanges) n += seqDiff(r.end, r.start);
+    return n;
+  }
+
+  /** Linux tcp_space: the window the buffer still has room for. */
+  private tcpSpace(): number {
+    return this.winFromSpace(this.rcvBufSize) - this.rcvHeld();
+  }
+
+  /**
+   * Linux tcp_select_initial_window (tcp_openreq_init_rwin / tcp_connect_init): the buffer's
+   * window, in whole segments (64240 for tcp_rmem[1] = 128 KiB and MSS 1460).
+   */
+  private initialWindow(ts: boolean, wscale: number): number {
+    const mss = this.advMss - (ts ? 12 : 0);
+    this.windowClamp = 65535 * 2 ** wscale;
+    let space = Math.min(this.windowClamp, this.winFromSpace(this.rcvBufSize));
+    if (space > mss) space = Math.floor(space / mss) * mss;
+    this.rcvWndVal = space;
+    this.rcvSsthresh = space;
+    return space;
+  }
+
+  /** Linux tcp_init_buffer_space, when the connection is established. */
+  private initBufferSpace(now: number): void {
+    if (!this.ownWindow) return;
+    const maxwin = this.winFromSpace(this.rcvBufSize);
+    const adv = this.advMss;
+    if (this.windowClamp >= maxwin) this.windowClamp = maxwin;
+    // Reserve one segment (tcp_app_win).
+    if (this.windowClamp > 2 * adv && this.windowClamp + adv > maxwin) this.windowClamp = Math.max(2 * adv, maxwin - adv);
+    this.rcvSsthresh = Math.min(this.rcvSsthresh, this.windowClamp);
+    this.rcvqSpace = Math.min(this.rcvSsthresh, this.rcvWndVal, 10 * adv);
+    this.rcvqSeq = this.s.bytesDelivered;
+    this.rcvqTime = now;
+  }
+
+  /** Linux tcp_set_window_clamp (a new scaling ratio). */
+  private setWindowClamp(val: number): void {
+    const clamp = Math.max(MIN_WINDOW_CLAMP, val);
+    if (clamp === this.windowClamp) return;
+    if (clamp < this.windowClamp) this.rcvSsthresh = Math.min(this.rcvSsthresh, clamp);
+    else this.rcvSsthresh = Math.max(Math.min(this.rcvWndVal, clamp), this.rcvSsthresh);
+    this.windowClamp = clamp;
+  }
+
+  /**
+   * Linux __tcp_select_window: the free space (as window), held to rcv_ssthresh, in whole
+   * segments without window scaling; 0 when less than a segment (or 1/16 of the buffer) is free
+   * and the free space is under half the largest window (receiver SWS avoidance).
+   */
+  private selectWindow(): number {
+    const unit = 2 ** this.rcvWscale;
+    let mss = this.rcvMss;
+    let free = this.tcpSpace();
+    const allowed = this.winFromSpace(this.rcvBufSize);
+    const full = Math.min(this.windowClamp, allowed);
+    if (mss > full) {
+      mss = full;
+      if (mss <= 0) return 0;
+    }
+    if (free < Math.floor(full / 2)) {
+      this.quick = 0;
+      free = Math.floor(free / unit) * unit;
+      if (free < Math.floor(allowed / 16) || free < mss) return 0;
+    }
+    if (free > this.rcvSsthresh) free = this.rcvSsthresh;
+    if (this.rcvWscale > 0) return Math.ceil(free / unit) * unit;
+    let window = this.rcvWndVal;
+    if (window <= free - mss || window > free) window = Math.floor(free / mss) * mss;
+    else if (mss === full && free > window + Math.floor(full / 2)) window = free;
+    return window;
+  }
+
+  /** Linux tcp_event_data_recv: in-order data arrived. */
+  private dataReceived(now: number, len: number): void {
+    this.measureRcvMss(len);
+    this.rcvRttMeasure(now, len);
+    const atoMin = this.config.delayedAckUs;
+    if (this.ato === 0) {
+      // The first data segment starts the delayed-ACK engine in quick-ACK mode.
+      this.incrQuickAck();
+      this.ato = atoMin;
+    } else {
+      const m = now - this.lrcvTime;
+      if (m <= atoMin / 2) this.ato = Math.floor(this.ato / 2) + Math.floor(atoMin / 2);
+      else if (m < this.ato) this.ato = Math.min(Math.floor(this.ato / 2) + m, this.rtt.rtoUs);
+      else if (m > this.rtt.rtoUs) this.incrQuickAck(); // the sender was idle: ACK quickly again
+    }
+    this.lrcvTime = now;
+    if (len >= 128) this.growWindow(len);
+  }
+
+  /** Linux tcp_measure_rcv_mss, with the scaling ratio of the segment's buffer charge. */
+  private measureRcvMss(len: number): void {
+    const lss = this.lastSegSize;
+    this.lastSegSize = 0;
+    if (len >= this.rcvMss) {
+      if (len !== this.rcvMss) {
+        const old = this.scalingRatio;
+        this.scalingRatio = Math.max(1, Math.min(255, Math.floor((len * 256) / segmentTruesize(len))));
+        if (old !== this.scalingRatio && this.ownWindow) {
+          this.setWindowClamp(this.winFromSpace(this.rcvBufSize));
+          if (this.windowClamp < this.rcvqSpace) this.rcvqSpace = this.windowClamp;
+        }
+      }
+      this.rcvMss = Math.min(len, this.advMss);
+    } else if (len >= 88) {
+      this.lastSegSize = len;
+      if (len === lss) this.rcvMss = len;
+    }
+  }
+
+  /**
+   * Linux tcp_grow_window: while segments fit the buffer with their overhead, the window may
+   * grow (rcv_ssthresh) by two segments per segment, and every such segment is ACKed at once.
+   */
+  private growWindow(len: number): void {
+    if (!this.ownWindow) return;
+    const room = Math.min(this.windowClamp, this.tcpSpace()) - this.rcvSsthresh;
+    if (room <= 0) return;
+    const truesize = this.winFromSpace(segmentTruesize(len));
+    let incr = 0;
+    if (truesize <= len) incr = 2 * this.advMss;
+    else {
+      let t = truesize >> 1;
+      let w = this.winFromSpace(this.config.receiveBufferSize) >> 1;
+      while (this.rcvSsthresh <= w) {
+        if (t <= len) {
+          incr = 2 * this.rcvMss;
+          break;
+        }
+        t >>= 1;
+        w >>= 1;
+      }
+    }
+    if (incr > 0) {
+      this.rcvSsthresh += Math.min(room, Math.max(incr, 2 * len));
+      this.quick |= 1;
+    }
+  }
+
+  /** Linux tcp_incr_quickack: up to quickAckSegments immediate ACKs (half the window's segments). */
+  private incrQuickAck(): void {
+    let q = Math.floor(this.rcvWndVal / (2 * this.rcvMss));
+    if (q === 0) q = 2;
+    q = Math.min(q, this.config.quickAckSegments);
+    if (q > this.quick) this.quick = q;
+  }
+
+  /** Linux tcp_enter_quickack_mode: after duplicates or out-of-window data. */
+  private enterQuickAck(): void {
+    this.incrQuickAck();
+    this.pingpong = 0;
+    this.ato = this.config.delayedAckUs;
+  }
+
+  /** Linux tcp_send_delayed_ack: the ACK timeout, bounded by the RTT once it was inflated. */
+  private delayedAckTimeout(): number {
+    const min = this.config.delayedAckUs;
+    let ato = Math.max(this.ato, min);
+    if (ato > min) {
+      let maxAto = this.pingpong > 0 ? DELACK_MAX_US : 500_000;
+      if (this.rtt.srttUs > 0) maxAto = Math.min(maxAto, Math.max(this.rtt.srttUs, min));
+      ato = Math.min(ato, maxAto);
+    }
+    return Math.min(ato, Math.max(min, DELACK_MAX_US));
+  }
+
+  /** Linux tcp_rcv_rtt_measure (per window) and tcp_rcv_rtt_measure_ts (by timestamp echo). */
+  private rcvRttMeasure(now: number, len: number): void {
+    const ecr = this.segEcr;
+    if (ecr !== 0 && ecr !== this.rcvRttLastEcr) {
+      this.rcvRttLastEcr = ecr;
+      if (len >= this.rcvMss) {
+        const ms = (this.tsVal(now) - ecr) | 0;
+        if (ms > 0 && ms < 2_000_000) this.rcvRttUpdate(ms * 1000, false);
+      }
+    }
+    if (this.rcvRttTime >= 0) {
+      if (seqLt(this.rcvNxt, this.rcvRttSeq)) return;
+      this.rcvRttUpdate(Math.max(1, now - this.rcvRttTime), true);
+    }
+    this.rcvRttSeq = seqAdd(this.rcvNxt, this.rcvWndVal);
+    this.rcvRttTime = now;
+  }
+
+  private rcvRttUpdate(sample: number, windowBased: boolean): void {
+    const old = this.rcvRttUs;
+    if (old === 0 || sample < old) this.rcvRttUs = sample;
+    else if (!windowBased && (this.rcvBuf?.readable ?? 0) === 0) this.rcvRttUs = old - old / 8 + sample / 8;
+  }
+
+  /**
+   * Linux tcp_rcv_space_adjust (receive-buffer autotuning): once per receiver RTT, a reader that
+   * took more than the last measure gets a buffer for twice that and the sender's growth (plus
+   * the out-of-order span), up to receiveBufferSize; the window clamp follows.
+   */
+  /** Linux tcp_rcvbuf_grow: a buffer for `rcvwin` bytes of window, up to receiveBufferSize. */
+  private rcvBufGrow(rcvwin: number): void {
+    const buf = Math.min(this.spaceFromWin(rcvwin), this.config.receiveBufferSize);
+    if (buf > this.rcvBufSize) {
+      this.rcvBufSize = buf;
+      this.windowClamp = this.winFromSpace(buf);
+    }
+  }
+
+  private rcvSpaceAdjust(now: number): void {
+    const rtt = this.rcvRttUs;
+    if (rtt === 0 || now - this.rcvqTime < rtt) return;
+    const copied = this.s.bytesDelivered - this.rcvqSeq - (this.rcvBuf?.readable ?? 0);
+    if (copied > this.rcvqSpace) {
+      // Twice the bytes of the last RTT (losses) and a cushion of 16 segments, and room for the
+      // sender's growth: slow start doubles its rate every RTT (Linux before 6.16).
+      let rcvwin = 2 * copied + 16 * this.advMss;
+      rcvwin += 2 * Math.floor((rcvwin * (copied - this.rcvqSpace)) / Math.max(1, this.rcvqSpace));
+      this.rcvqSpace = copied;
+      for (const r of this.sackRanges) rcvwin = Math.max(rcvwin, 2 * copied + seqDiff(r.end, this.rcvNxt));
+      this.rcvBufGrow(rcvwin);
+    }
+    this.rcvqSeq = this.s.bytesDelivered;
+    this.rcvqTime = now;
   }
 
   private deliverReadable(): void {
@@ -1724,22 +2067,38 @@ export class TcpConnection {
         used += 10;
       }
       used = (used + 3) & ~3;
-      window = Math.min(65535, this.receiveSpace());
-      if (peerSaid) this.rcvAdv = seqAdd(this.rcvNxt, window);
+      window = this.ownWindow ? Math.min(65535, this.initialWindow(options.timestamp !== undefined, options.wscale ?? 0)) : Math.min(65535, this.receiveSpace());
+      if (peerSaid) {
+        this.rcvAdv = seqAdd(this.rcvNxt, window);
+        this.rcvWup = this.rcvNxt;
+        this.rcvWndVal = window;
+      }
     } else if (!(flags & TCP_RST) || flags & TCP_ACK) {
       if (this.tsOk) {
         options.timestamp = { val: this.tsVal(now), ecr: this.tsRecent };
         used += 12;
       }
       if (flags & TCP_ACK) {
-        const own = this.windowToAdvertise();
-        const shared = this.upper?.advertiseWindow ? this.upper.advertiseWindow(own, this.rcvWscale) : undefined;
-        const w = shared ?? Math.max(own, Math.max(0, seqDiff(this.rcvAdv, this.rcvNxt)));
-        window = Math.min(65535, Math.floor(w / 2 ** this.rcvWscale));
-        const edge = seqAdd(this.rcvNxt, window * 2 ** this.rcvWscale);
-        // A shared (connection-level) window may advertise less than before at this subflow's
-        // sequence numbers; what was accepted here before stays acceptable at the TCP level.
-        this.rcvAdv = shared === undefined ? edge : seqMax(this.rcvAdv, edge);
+        const unit = 2 ** this.rcvWscale;
+        if (this.ownWindow) {
+          // Linux tcp_select_window: never shrink the offered window (RFC 7323 2.4, RFC 9293 3.8.6.2.2).
+          const cur = Math.max(0, seqDiff(this.rcvAdv, this.rcvNxt));
+          let w = this.selectWindow();
+          if (w < cur) w = Math.ceil(cur / unit) * unit;
+          window = Math.min(65535, Math.floor(w / unit));
+          this.rcvAdv = seqAdd(this.rcvNxt, window * unit);
+        } else {
+          const own = this.windowToAdvertise();
+          const shared = this.upper?.advertiseWindow ? this.upper.advertiseWindow(own, this.rcvWscale) : undefined;
+          const w = shared ?? Math.max(own, Math.max(0, seqDiff(this.rcvAdv, this.rcvNxt)));
+          window = Math.min(65535, Math.floor(w / unit));
+          const edge = seqAdd(this.rcvNxt, window * unit);
+          // A shared (connection-level) window may advertise less than before at this subflow's
+          // sequence numbers; what was accepted here before stays acceptable at the TCP level.
+          this.rcvAdv = shared === undefined ? edge : seqMax(this.rcvAdv, edge);
+        }
+        this.rcvWup = this.rcvNxt;
+        this.rcvWndVal = Math.max(0, seqDiff(this.rcvAdv, this.rcvNxt));
         if (this.sackOk && !(flags & TCP_RST)) {
           const reserve = this.upper?.optionSpace ? this.upper.optionSpace(flags, payload?.length ?? 0) : 0;
           const maxBlocks = Math.floor((space - used - reserve - 4) / 8);
@@ -1768,7 +2127,18 @@ export class TcpConnection {
       const mp = this.upper.outgoingOptions({ flags, seq, length: len, meta, retransmission: retrans }, space - used);
       if (mp) options.mptcp = mp;
     }
+    if (len > 0 && this.ato > 0 && now - this.lrcvTime < this.ato) {
+      // Linux tcp_event_data_sent: data sent within the ACK timeout of the peer's data is a
+      // reply; the connection is interactive ("pingpong") and delays its ACKs.
+      this.pingpong = Math.min(255, this.pingpong + 1);
+    }
     if (flags & TCP_ACK) {
+      // Linux tcp_dec_quickack_mode: each ACK of received data uses one quick ACK.
+      if (this.ackSched && this.quick > 0) {
+        this.quick--;
+        if (this.quick === 0) this.ato = this.config.delayedAckUs;
+      }
+      this.ackSched = false;
       this.ackPending = false;
       this.segsSinceAck = 0;
       if (this.timers[TcpTimer.DelayedAck] !== OFF) this.setTimer(TcpTimer.DelayedAck, OFF);

@@ -60,6 +60,13 @@ export interface TcpConfig {
   /** IPv6 (40-byte IP header) rather than IPv4 (20). */
   ipv6: boolean;
   sendBufferSize: number;
+  /**
+   * Largest receive buffer (Linux tcp_rmem[2]; the window scale is chosen for it). A connection
+   * starts with min(128 KiB, this) (tcp_rmem[1]) and receive-buffer autotuning grows it with the
+   * rate the application reads at; the window is the share of the buffer Linux leaves after its
+   * per-segment overhead (about 5/8 for full segments, 1/2 before the first one), and the byte
+   * ring behind it starts at 16 KiB and grows with what the window lets in.
+   */
   receiveBufferSize: number;
   windowScaling: boolean;
   sack: boolean;
@@ -70,7 +77,11 @@ export interface TcpConfig {
   initialRtoUs: number;
   maxRtoUs: number;
   delayedAckUs: number;
-  /** Data segments acknowledged immediately after the handshake (Linux quick-ack mode). */
+  /**
+   * Most data segments acknowledged immediately after the first one, or after an idle sender
+   * (Linux TCP_MAX_QUICKACKS; fewer with a small window); each segment that grows the window
+   * is ACKed at once too, and none while the connection is interactive ("pingpong").
+   */
   quickAckSegments: number;
   timeWaitUs: number;
   /**
