@@ -3,8 +3,9 @@
 //   node --import tsx bench/mptcp_alloc.ts [MiB] [runs] [--alloc]
 // Each run prints one JSON line: CPU seconds (user + system), Gbit/s per CPU-second, the share of
 // the run's CPU time spent in GC pauses (PerformanceObserver "gc" entries: main-thread pause time
-// over CPU time, so concurrent marking on helper threads is not counted), and the packets both
-// endpoints sent. With --alloc, one more run under V8's sampling heap profiler (collected objects
+// over CPU time, so concurrent marking on helper threads is not counted; pauses stretch on a
+// loaded machine), the number of scavenges and mark-compacts (load-independent: they follow the
+// bytes allocated), and the packets both endpoints sent. With --alloc, one more run under V8's sampling heap profiler (collected objects
 // included) prints the bytes allocated per packet and the top allocating functions.
 import { PerformanceObserver } from "node:perf_hooks";
 import { Session } from "node:inspector";
@@ -18,8 +19,16 @@ const alloc = process.argv.includes("--alloc");
 const PM = { subflows: 2, addAddrAccepted: 0, addAddrTimeoutUs: 120_000_000, addAddrRetries: 3 };
 
 let gcMs = 0;
+let gcMinor = 0;
+let gcMajor = 0;
 new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) gcMs += e.duration;
+  for (const e of list.getEntries()) {
+    gcMs += e.duration;
+    // detail.kind: 1 minor (scavenge), 2 major (mark-compact), 4 incremental, 8 weak callbacks.
+    const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0;
+    if (kind === 1) gcMinor++;
+    else if (kind === 2) gcMajor++;
+  }
 }).observe({ entryTypes: ["gc"] });
 
 /** One upload; returns delivered bytes and the packets both endpoints sent. */
@@ -41,6 +50,8 @@ const WARM = 2;
 for (let i = 0; i < runs + WARM; i++) {
   await tick();
   const gc0 = gcMs;
+  const minor0 = gcMinor;
+  const major0 = gcMajor;
   const c0 = process.cpuUsage();
   const r = one(1 + i);
   const c = process.cpuUsage(c0);
@@ -52,7 +63,7 @@ for (let i = 0; i < runs + WARM; i++) {
     g.push(gbit);
     share.push(gcShare);
   }
-  console.log(JSON.stringify({ run: i, bytes: r.bytes, packets: r.packets, cpuS: +cpuS.toFixed(3), gbitPerCpuS: +gbit.toFixed(3), gcShare: +gcShare.toFixed(3) }));
+  console.log(JSON.stringify({ run: i, bytes: r.bytes, packets: r.packets, cpuS: +cpuS.toFixed(3), gbitPerCpuS: +gbit.toFixed(3), gcShare: +gcShare.toFixed(3), scavenges: gcMinor - minor0, markCompacts: gcMajor - major0 }));
 }
 const med = (a: number[]): number => [...a].sort((x, y) => x - y)[a.length >> 1]!;
 if (runs > 0) console.log(JSON.stringify({ metric: "2 subflows, 2 warm-up runs excluded", runs, mib, gbitPerCpuSMedian: +med(g).toFixed(3), gcShareMedian: +med(share).toFixed(3) }));

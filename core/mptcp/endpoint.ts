@@ -11,10 +11,10 @@
 import type { RandomSource } from "../crypto/random.ts";
 import { InvalidArgumentError, InvalidStateError } from "../errors.ts";
 import { fillIpv4HeaderChecksum, fillTcpChecksum, verifyTcpChecksum } from "../wire/checksum.ts";
-import { ipEquals, ipHeaderFor } from "../wire/ip.ts";
+import { ipEquals, ipHeaderFor, ipHeaderLength } from "../wire/ip.ts";
 import type { IpHeader } from "../wire/ip.ts";
 import { optionsLength, TCP_OPTIONS_MAX } from "../wire/segment.ts";
-import { emitPacket, parsePacket } from "../wire/packet.ts";
+import { parsePacket, writePacket } from "../wire/packet.ts";
 import { seqAdd } from "../wire/seq.ts";
 import { MPC_FLAG_A, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../wire/types.ts";
 import { acceptableMpCapable, findMpCapable } from "./handshake.ts";
@@ -510,15 +510,15 @@ export class Endpoint {
     const need = (ip.version === 4 ? 20 : 40) + 20 + ol + seg.payload.length;
     if (into && into.length < need) throw new InvalidArgumentError(`pollTransmitInto: buffer of ${into.length} bytes, ${need} needed`);
     const out = into ?? new Uint8Array(need);
-    const r = emitPacket(ip, seg, out, 0);
-    if (!r.ok) throw new InvalidStateError("segment options do not fit");
-    const l = r.value;
-    fillTcpChecksum(src, dst, out, l.tcpOffset, l.tcpLength);
-    if (ip.version === 4) fillIpv4HeaderChecksum(out, l.ipOffset);
+    const length = writePacket(ip, seg, out, 0);
+    if (length < 0) throw new InvalidStateError("segment options do not fit");
+    const ihl = ipHeaderLength(ip);
+    fillTcpChecksum(src, dst, out, ihl, length - ihl);
+    if (ip.version === 4) fillIpv4HeaderChecksum(out, 0);
     this.s.packetsOut++;
     const la = this.localAddr(src);
     const iface = la?.iface ?? this.removedIfaces.get(key4(src, 0, src, 0)) ?? 0;
-    return { packet: l.length === out.length ? out : out.subarray(0, l.length), iface, localAddress: src };
+    return { packet: length === out.length ? out : out.subarray(0, length), iface, localAddress: src };
   }
 
   private drop(r: MptcpDropReason): void {

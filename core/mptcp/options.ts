@@ -8,7 +8,7 @@ import { dssChecksum } from "../wire/checksum.ts";
 import { mptcpOptionLength } from "../wire/mptcp.ts";
 import { seqDiff } from "../wire/seq.ts";
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../wire/types.ts";
-import type { Dss, MptcpOption } from "../wire/types.ts";
+import type { Dss, DssMapping, MptcpOption } from "../wire/types.ts";
 import type { MptcpConnection } from "./connection.ts";
 import { wireDsn as wire } from "./dss.ts";
 import { mpCapableFlags } from "./handshake.ts";
@@ -122,25 +122,36 @@ export function buildOptions(conn: MptcpConnection, sf: Subflow, info: TcpOutgoi
     return [{ type: "mp_join_ack", hmac: joinAckHmac(conn.localKey, conn.remoteKey!, sf.localNonce, sf.remoteNonce) }];
   }
   if (conn.role === "server" && conn.remoteKey === undefined) return undefined;
-  const out: MptcpOption[] = [];
-  const dss: Dss = { type: "dss", dataFin: false };
-  if (conn.recvBuf || conn.remoteKey !== undefined) {
+  const hasAck = conn.recvBuf !== undefined || conn.remoteKey !== undefined;
+  let dataAck = 0n;
+  if (hasAck) {
     // The DATA_FIN is acknowledged once the data before it was read (Linux
     // mptcp_check_data_fin runs as the data reaches the socket; mptcp/data-fin-with-data).
-    dss.dataAck = conn.peerFinDone && conn.readable === 0 ? wire(conn.peerFinDsn! + 1n) : recvNext(conn);
+    dataAck = conn.peerFinDone && conn.readable === 0 ? wire(conn.peerFinDsn! + 1n) : recvNext(conn);
     // Width: that of the peer's last DSN, 32-bit before any (Linux use_64bit_ack; mptcp/dss-dack-width).
-    dss.ack64 = conn.ack64;
-    if (!conn.ack64) dss.dataAck &= 0xffffffffn;
+    if (!conn.ack64) dataAck &= 0xffffffffn;
   }
+  let dataFin = false;
+  let mapping: DssMapping | undefined;
   if (meta && info.length > 0) {
-    dss.mapping = { dsn: wire(meta.dsn), dsn64: true, ssn: meta.ssn, length: meta.len };
-    if (conn.csum) dss.mapping.checksum = meta.csum >= 0 ? meta.csum : 0;
+    const dsn = wire(meta.dsn);
+    mapping = conn.csum ? { dsn, dsn64: true, ssn: meta.ssn, length: meta.len, checksum: meta.csum >= 0 ? meta.csum : 0 } : { dsn, dsn64: true, ssn: meta.ssn, length: meta.len };
   } else if (conn.finSent && !conn.finAcked && info.length === 0) {
-    dss.dataFin = true;
-    dss.mapping = { dsn: wire(conn.finDsn), dsn64: true, ssn: 0, length: 1 };
-    if (conn.csum) dss.mapping.checksum = dssChecksum(conn.finDsn, 0, 1, conn.scratch, 0, 0);
+    dataFin = true;
+    const dsn = wire(conn.finDsn);
+    mapping = conn.csum ? { dsn, dsn64: true, ssn: 0, length: 1, checksum: dssChecksum(conn.finDsn, 0, 1, conn.scratch, 0, 0) } : { dsn, dsn64: true, ssn: 0, length: 1 };
   }
-  out.push(dss);
+  // Each form as one literal (properties added later would need a separate backing store).
+  const ack64 = conn.ack64;
+  const dss: Dss = hasAck
+    ? mapping
+      ? { type: "dss", dataFin, dataAck, ack64, mapping }
+      : { type: "dss", dataFin, dataAck, ack64 }
+    : mapping
+      ? { type: "dss", dataFin, mapping }
+      : { type: "dss", dataFin };
+  // A one-element literal (a push onto [] reserves room for 16).
+  const out: MptcpOption[] = [dss];
   let used = mptcpOptionLength(dss);
   if (used > budget) {
     // Never drop a mapping: drop the DATA_ACK first.

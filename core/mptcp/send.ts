@@ -20,8 +20,8 @@ const OFF = Infinity;
 
 /** DATA_ACK (RFC 8684 section 3.3.2): releases the send buffer; the window is relative to it. */
 export function onDataAck(conn: MptcpConnection, sf: Subflow, ack: bigint, rawWindow: number): void {
-  const limit = conn.sndMax + (conn.finSent ? 1n : 0n);
-  if (ack > limit) {
+  // Beyond what was sent (the DATA_FIN counts one): no bigint sum unless ack is past sndMax.
+  if (ack > conn.sndMax && !(conn.finSent && ack === conn.sndMax + 1n)) {
     conn.c.MPDataAckBeyondSent++;
     conn.drop("DataAckBeyondSent");
     return;

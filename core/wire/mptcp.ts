@@ -145,18 +145,19 @@ export function parseMptcpOption(bytes: Uint8Array, off: number, len: number): P
       const dsn64 = (f & DSS_FLAG_m) !== 0;
       const expected = 4 + (hasAck ? (ack64 ? 8 : 4) : 0) + (hasMap ? (dsn64 ? 8 : 4) + 6 : 0);
       if (n !== expected && n !== expected + 2) return fail("BadLength", `DSS flags 0x${f.toString(16)} need length ${expected} or ${expected + 2}, got ${n}`);
-      const v: Dss = { type: "dss", dataFin: (f & DSS_FLAG_F) !== 0 };
+      const dataFin = (f & DSS_FLAG_F) !== 0;
       let p = o + 4;
+      let dataAck = 0n;
       if (hasAck) {
         if (ack64) {
-          v.dataAck = u64(bytes, p);
+          dataAck = u64(bytes, p);
           p += 8;
         } else {
-          v.dataAck = BigInt(u32(bytes, p));
+          dataAck = BigInt(u32(bytes, p));
           p += 4;
         }
-        v.ack64 = ack64;
       }
+      let m: DssMapping | undefined;
       if (hasMap) {
         let dsn: bigint;
         if (dsn64) {
@@ -166,10 +167,18 @@ export function parseMptcpOption(bytes: Uint8Array, off: number, len: number): P
           dsn = BigInt(u32(bytes, p));
           p += 4;
         }
-        const m: DssMapping = { dsn, dsn64, ssn: u32(bytes, p), length: u16(bytes, p + 4) };
-        if (n === expected + 2) m.checksum = u16(bytes, p + 6);
-        v.mapping = m;
+        const ssn = u32(bytes, p);
+        const length = u16(bytes, p + 4);
+        m = n === expected + 2 ? { dsn, dsn64, ssn, length, checksum: u16(bytes, p + 6) } : { dsn, dsn64, ssn, length };
       }
+      // Each form as one literal (properties added later would need a separate backing store).
+      const v: Dss = hasAck
+        ? m
+          ? { type: "dss", dataFin, dataAck, ack64, mapping: m }
+          : { type: "dss", dataFin, dataAck, ack64 }
+        : m
+          ? { type: "dss", dataFin, mapping: m }
+          : { type: "dss", dataFin };
       return { ok: true, value: v };
     }
     case MPTCP_SUB_ADD_ADDR: {

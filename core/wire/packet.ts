@@ -13,8 +13,9 @@
 import type { ParseResult, TcpSegment } from "./types.ts";
 import type { IpHeader } from "./ip.ts";
 import { emitIp, ipHeaderLength, parseIpv4, parseIpv6 } from "./ip.ts";
-import { emitTcp, parseTcp } from "./tcp.ts";
+import { parseTcp, writeTcp } from "./tcp.ts";
 import type { EmitResult } from "./segment.ts";
+import { optionsTooLong } from "./segment.ts";
 import { InvalidArgumentError } from "../errors.ts";
 import { fail } from "./bytes.ts";
 
@@ -98,10 +99,21 @@ export function parsePacket(bytes: Uint8Array, off: number = 0, len: number = by
  * followed by the TCP segment at out[off]. Returns the layout, or OptionsTooLong.
  */
 export function emitPacket(ip: IpHeader, seg: TcpSegment, out: Uint8Array, off: number): EmitResult<PacketLayout> {
+  const n = writePacket(ip, seg, out, off);
+  if (n < 0) return optionsTooLong();
   const ihl = ipHeaderLength(ip);
-  const t = emitTcp(seg, out, off + ihl);
-  if (!t.ok) return t;
-  const tcpLen = t.value;
+  return { ok: true, value: { length: n, ipOffset: off, ipHeaderLength: ihl, tcpOffset: off + ihl, tcpLength: n - ihl } };
+}
+
+/**
+ * emitPacket without result objects (the per-packet path): the packet length, or -1 when the
+ * options do not fit (optionsTooLong() gives the error). The TCP segment starts at
+ * off + ipHeaderLength(ip).
+ */
+export function writePacket(ip: IpHeader, seg: TcpSegment, out: Uint8Array, off: number): number {
+  const ihl = ipHeaderLength(ip);
+  const tcpLen = writeTcp(seg, out, off + ihl);
+  if (tcpLen < 0) return -1;
   const total = ip.version === 4 ? ihl + tcpLen : tcpLen;
   if (total > 0xffff) throw new InvalidArgumentError(`IP packet length ${total} exceeds 65535`);
   emitIp(ip, out, off);
@@ -114,5 +126,5 @@ export function emitPacket(ip: IpHeader, seg: TcpSegment, out: Uint8Array, off: 
     out[off + 5] = total & 0xff;
     out[off + 6] = IPPROTO_TCP_NUMBER;
   }
-  return { ok: true, value: { length: ihl + tcpLen, ipOffset: off, ipHeaderLength: ihl, tcpOffset: off + ihl, tcpLength: tcpLen } };
+  return ihl + tcpLen;
 }

@@ -46,8 +46,13 @@ function chk(name: string, v: number, max: number): void {
 
 const align4 = (n: number): number => (n + 3) & ~3;
 
-/** Aligned (Linux-like) and packed lengths of the options. */
-function measure(o: TcpOptions): { aligned: number; packed: number } {
+// What measure() found: the aligned (Linux-like) and packed lengths of the options (module state
+// instead of a result object: this runs twice per segment sent).
+let mAligned = 0;
+let mPacked = 0;
+
+/** Aligned (Linux-like) and packed lengths of the options, into mAligned / mPacked. */
+function measure(o: TcpOptions): void {
   let aligned = 0;
   let packed = 0;
   if (o.mss !== undefined) {
@@ -85,7 +90,8 @@ function measure(o: TcpOptions): { aligned: number; packed: number } {
       packed += n;
     }
   }
-  return { aligned, packed };
+  mAligned = aligned;
+  mPacked = packed;
 }
 
 /**
@@ -94,8 +100,8 @@ function measure(o: TcpOptions): { aligned: number; packed: number } {
  * means they do not fit.
  */
 export function optionsLength(options: TcpOptions): number {
-  const m = measure(options);
-  return m.aligned <= TCP_OPTIONS_MAX ? m.aligned : align4(m.packed);
+  measure(options);
+  return mAligned <= TCP_OPTIONS_MAX ? mAligned : align4(mPacked);
 }
 
 /**
@@ -104,16 +110,28 @@ export function optionsLength(options: TcpOptions): number {
  * on API misuse (a field out of range, more than 4 SACK blocks, a buffer too small).
  */
 export function emitOptions(options: TcpOptions, out: Uint8Array, off: number): EmitResult<number> {
+  const n = writeOptions(options, out, off);
+  return n >= 0 ? { ok: true, value: n } : optionsTooLong();
+}
+
+/** The OptionsTooLong error of the last writeOptions that returned -1. */
+export function optionsTooLong(): { ok: false; error: EmitError } {
+  return {
+    ok: false,
+    error: { reason: "OptionsTooLong", needed: mPacked, limit: TCP_OPTIONS_MAX, detail: `options need ${mPacked} bytes packed, the TCP option space has ${TCP_OPTIONS_MAX}` },
+  };
+}
+
+/**
+ * emitOptions without a result object: the bytes written, or -1 when the options do not fit
+ * (nothing written; optionsTooLong() then gives the error). For the per-packet path.
+ */
+export function writeOptions(options: TcpOptions, out: Uint8Array, off: number): number {
   const o = options;
-  const m = measure(o);
-  const aligned = m.aligned <= TCP_OPTIONS_MAX;
-  const total = aligned ? m.aligned : align4(m.packed);
-  if (total > TCP_OPTIONS_MAX) {
-    return {
-      ok: false,
-      error: { reason: "OptionsTooLong", needed: m.packed, limit: TCP_OPTIONS_MAX, detail: `options need ${m.packed} bytes packed, the TCP option space has ${TCP_OPTIONS_MAX}` },
-    };
-  }
+  measure(o);
+  const aligned = mAligned <= TCP_OPTIONS_MAX;
+  const total = aligned ? mAligned : align4(mPacked);
+  if (total > TCP_OPTIONS_MAX) return -1;
   if (!(Number.isInteger(off) && off >= 0 && off + total <= out.length)) {
     throw new InvalidArgumentError(`cannot write ${total} option bytes at offset ${off} of a ${out.length}-byte buffer`);
   }
@@ -198,5 +216,5 @@ export function emitOptions(options: TcpOptions, out: Uint8Array, off: number): 
     out[p++] = TCPOPT_EOL;
     while (p < off + total) out[p++] = 0;
   }
-  return { ok: true, value: total };
+  return total;
 }

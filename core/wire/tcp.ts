@@ -18,8 +18,9 @@ import { TCPOPT_MPTCP } from "./types.ts";
 import { parseMptcpOption } from "./mptcp.ts";
 import type { EmitResult } from "./segment.ts";
 import {
-  emitOptions,
   optionsLength,
+  optionsTooLong,
+  writeOptions,
   TCPOPT_EOL,
   TCPOPT_MSS,
   TCPOPT_NOP,
@@ -81,8 +82,11 @@ export function parseTcpOptions(buf: Uint8Array, off: number, len: number): Pars
         break;
       case TCPOPT_MPTCP: {
         const r = parseMptcpOption(buf, p, n);
-        if (r.ok) o.mptcp.push(r.value);
-        else addUnknown(o, kind, buf, p, n);
+        // The first as a one-element literal: a push onto [] reserves room for 16.
+        if (r.ok) {
+          if (o.mptcp.length === 0) o.mptcp = [r.value];
+          else o.mptcp.push(r.value);
+        } else addUnknown(o, kind, buf, p, n);
         break;
       }
       default:
@@ -136,6 +140,12 @@ function chk(name: string, v: number, max: number): void {
  * payload goes right after it), or OptionsTooLong. The reserved bits are 0.
  */
 export function emitTcpHeader(h: TcpHeader, out: Uint8Array, off: number): EmitResult<number> {
+  const n = writeTcpHeader(h, out, off);
+  return n >= 0 ? { ok: true, value: n } : optionsTooLong();
+}
+
+/** emitTcpHeader without a result object: the header length, or -1 (OptionsTooLong, see optionsTooLong()). */
+export function writeTcpHeader(h: TcpHeader, out: Uint8Array, off: number): number {
   chk("srcPort", h.srcPort, 0xffff);
   chk("dstPort", h.dstPort, 0xffff);
   chk("seq", h.seq, 0xffffffff);
@@ -147,9 +157,9 @@ export function emitTcpHeader(h: TcpHeader, out: Uint8Array, off: number): EmitR
   if (!(Number.isInteger(off) && off >= 0 && off + TCP_HEADER_MIN <= out.length)) {
     throw new InvalidArgumentError(`cannot write a TCP header at offset ${off} of a ${out.length}-byte buffer`);
   }
-  const r = emitOptions(h.options, out, off + TCP_HEADER_MIN);
-  if (!r.ok) return r;
-  const hl = TCP_HEADER_MIN + r.value;
+  const ol = writeOptions(h.options, out, off + TCP_HEADER_MIN);
+  if (ol < 0) return -1;
+  const hl = TCP_HEADER_MIN + ol;
   put16(out, off, h.srcPort);
   put16(out, off + 2, h.dstPort);
   put32(out, off + 4, h.seq);
@@ -159,7 +169,7 @@ export function emitTcpHeader(h: TcpHeader, out: Uint8Array, off: number): EmitR
   put16(out, off + 14, h.window);
   put16(out, off + 16, h.checksum);
   put16(out, off + 18, h.urgent);
-  return { ok: true, value: hl };
+  return hl;
 }
 
 /**
@@ -167,12 +177,18 @@ export function emitTcpHeader(h: TcpHeader, out: Uint8Array, off: number): EmitR
  * OptionsTooLong (then nothing meaningful is written). Throws on a buffer too small.
  */
 export function emitTcp(seg: TcpSegment, out: Uint8Array, off: number): EmitResult<number> {
-  const r = emitTcpHeader(seg.header, out, off);
-  if (!r.ok) return r;
+  const n = writeTcp(seg, out, off);
+  return n >= 0 ? { ok: true, value: n } : optionsTooLong();
+}
+
+/** emitTcp without a result object: the segment length, or -1 (OptionsTooLong, see optionsTooLong()). */
+export function writeTcp(seg: TcpSegment, out: Uint8Array, off: number): number {
+  const hl = writeTcpHeader(seg.header, out, off);
+  if (hl < 0) return -1;
   const pl = seg.payload.length;
-  if (off + r.value + pl > out.length) {
-    throw new InvalidArgumentError(`cannot write a ${r.value + pl}-byte TCP segment at offset ${off} of a ${out.length}-byte buffer`);
+  if (off + hl + pl > out.length) {
+    throw new InvalidArgumentError(`cannot write a ${hl + pl}-byte TCP segment at offset ${off} of a ${out.length}-byte buffer`);
   }
-  if (pl) out.set(seg.payload, off + r.value);
-  return { ok: true, value: r.value + pl };
+  if (pl) out.set(seg.payload, off + hl);
+  return hl + pl;
 }
