@@ -131,12 +131,34 @@ export function writeData(conn: MptcpConnection, rb: ReceiveBuffer, dsn: bigint,
   writeDataHiLo(conn, rb, Number(d >> 32n), Number(d & 0xffffffffn), data, off, len);
 }
 
+/** The read point of each data-level buffer as u32 halves (its `readSeq64` is a new bigint per call). */
+const readPoints = new WeakMap<ReceiveBuffer, { hi: number; lo: number }>();
+
+function readPoint(rb: ReceiveBuffer): { hi: number; lo: number } {
+  const lo = rb.readSeq; // the low half at width 64
+  let r = readPoints.get(rb);
+  // The read point only moves forward, by less than the capacity (< 2^30) between two calls:
+  // its high half changes only when the low half wraps, i.e. decreases.
+  if (r === undefined || lo < r.lo) {
+    const s = rb.readSeq64;
+    r = { hi: Number(s >> 32n), lo };
+    readPoints.set(rb, r);
+  } else r.lo = lo;
+  return r;
+}
+
 /** writeData with the DSN (mod 2^64) as two u32 halves: no bigint on the per-segment path. */
 export function writeDataHiLo(conn: MptcpConnection, rb: ReceiveBuffer, hi: number, lo: number, data: Uint8Array, off: number, len: number): void {
   const max = conn.config.receiveBufferSize;
   if (rb.capacity < max) {
-    const d = (BigInt(hi) << 32n) | BigInt(lo);
-    const end = Number(BigInt.asIntN(64, d - rb.readSeq64)) + len;
+    // Offset of the segment's end from the read point (mod 2^64, signed) from the halves; a
+    // DSN more than 2^32 away (garbage) the bigint way.
+    const r = readPoint(rb);
+    const dHi = (hi - r.hi) | 0;
+    const end =
+      dHi >= -1 && dHi <= 1
+        ? dHi * 4294967296 + (lo - r.lo) + len
+        : Number(BigInt.asIntN(64, ((BigInt(hi) << 32n) | BigInt(lo)) - rb.readSeq64)) + len;
     if (end > rb.capacity) rb.grow(Math.min(max, Math.max(end, rb.capacity * 2)));
   }
   const before = rb.readable;
