@@ -260,7 +260,7 @@ export class TcpConnection {
   /** Start sequence numbers of recent retransmissions (to tell spurious ones by D-SACK). */
   private readonly retransLog = new Set<number>();
 
-  private readonly s: Omit<TcpStats, "state" | "srttUs" | "rttvarUs" | "minRttUs" | "rtoUs" | "cwnd" | "ssthresh" | "inFlight" | "sndWnd" | "rcvWnd" | "sndMss"> = {
+  private readonly s: Omit<TcpStats, "state" | "srttUs" | "rttvarUs" | "minRttUs" | "rtoUs" | "cwnd" | "ssthresh" | "inFlight" | "sndWnd" | "rcvWnd" | "rcvBuf" | "rcvSsthresh" | "rcvRing" | "sndMss"> = {
     segmentsIn: 0,
     segmentsOut: 0,
     dataSegmentsOut: 0,
@@ -440,6 +440,9 @@ export class TcpConnection {
       inFlight: this.inFlight(),
       sndWnd: this.sndWnd,
       rcvWnd: Math.max(0, seqDiff(this.rcvAdv, this.rcvNxt)),
+      rcvBuf: this.rcvBufSize,
+      rcvSsthresh: this.rcvSsthresh,
+      rcvRing: this.rcvBuf?.capacity ?? 0,
       sndMss: this.sndMss,
     };
   }

@@ -236,6 +236,12 @@ export interface TcpStats {
   inFlight: number;
   sndWnd: number;
   rcvWnd: number;
+  /** Receive buffer as autotuned (Linux sk_rcvbuf, `ss -m` rb): the window is a share of it. */
+  rcvBuf: number;
+  /** Most the window may grow to now (Linux tcpi_rcv_ssthresh). */
+  rcvSsthresh: number;
+  /** Bytes of byte ring allocated behind the receive window (0 once freed). */
+  rcvRing: number;
   sndMss: number;
   drops: Partial<Record<TcpDropReason, number>>;
 }
