@@ -94,8 +94,10 @@ const INITIAL_RCV_BUF = 131072;
 const RATIO_SHIFT = 8;
 /** Linux TCP_DEFAULT_SCALING_RATIO: half the buffer is window until a segment is measured. */
 const DEFAULT_SCALING_RATIO = 128;
+/** Linux SOCK_MIN_RCVBUF: the least receive buffer (a smaller one could never open a window). */
+const MIN_RCV_BUF = 2304;
 /** Linux SOCK_MIN_RCVBUF / 2: the least window clamp. */
-const MIN_WINDOW_CLAMP = 1152;
+const MIN_WINDOW_CLAMP = MIN_RCV_BUF / 2;
 /** Most delayed-ACK timeout in interactive ("pingpong") mode (Linux TCP_DELACK_MAX). */
 const DELACK_MAX_US = 200_000;
 
@@ -197,6 +199,8 @@ export class TcpConnection {
   // TCP only; a subflow whose upper layer gives the receive window keeps that one.
   /** sk_rcvbuf: starts at tcp_rmem[1] (or receiveBufferSize when smaller), grows by autotuning. */
   private rcvBufSize: number;
+  /** Its largest size (and the ring's): receiveBufferSize, at least SOCK_MIN_RCVBUF. */
+  private readonly maxRcvBuf: number;
   /** Window bytes per buffer byte, in 1/256ths (Linux scaling_ratio). */
   private scalingRatio = DEFAULT_SCALING_RATIO;
   private windowClamp = 0;
@@ -307,7 +311,8 @@ export class TcpConnection {
     this.advMss = Math.min(cfg.mss, cfg.mtu - (cfg.ipv6 ? 40 : 20) - 20);
     this.ourWscale = cfg.windowScaling ? windowScaleFor(cfg.receiveBufferSize) : 0;
     this.sendQ = new SendBytes(cfg.sendBufferSize);
-    this.rcvBufSize = Math.min(INITIAL_RCV_BUF, cfg.receiveBufferSize);
+    this.maxRcvBuf = Math.max(MIN_RCV_BUF, cfg.receiveBufferSize);
+    this.rcvBufSize = Math.min(INITIAL_RCV_BUF, this.maxRcvBuf);
     this.rtt = new RttEstimator(cfg.initialRtoUs, cfg.minRtoUs, cfg.maxRtoUs);
     this.tsOffset = randomU32(this.random);
   }
@@ -1107,10 +1112,10 @@ export class TcpConnection {
     const hadHoles = this.sackRanges.length > 0;
     // Grow the ring (doubling, up to receiveBufferSize) when the segment ends past it.
     const end = seqDiff(seq, rb.readSeq) + payload.length;
-    if (end > rb.capacity && rb.capacity < this.config.receiveBufferSize) {
+    if (end > rb.capacity && rb.capacity < this.maxRcvBuf) {
       let cap = rb.capacity;
       while (cap < end) cap *= 2;
-      rb.grow(Math.min(cap, this.config.receiveBufferSize));
+      rb.grow(Math.min(cap, this.maxRcvBuf));
     }
     const r = rb.write(seq, payload, 0, payload.length);
     this.s.bytesReceived += payload.length;
@@ -1294,7 +1299,7 @@ export class TcpConnection {
     if (truesize <= len) incr = 2 * this.advMss;
     else {
       let t = truesize >> 1;
-      let w = this.winFromSpace(this.config.receiveBufferSize) >> 1;
+      let w = this.winFromSpace(this.maxRcvBuf) >> 1;
       while (this.rcvSsthresh <= w) {
         if (t <= len) {
           incr = 2 * this.rcvMss;
@@ -1368,7 +1373,7 @@ export class TcpConnection {
    */
   /** Linux tcp_rcvbuf_grow: a buffer for `rcvwin` bytes of window, up to receiveBufferSize. */
   private rcvBufGrow(rcvwin: number): void {
-    const buf = Math.min(this.spaceFromWin(rcvwin), this.config.receiveBufferSize);
+    const buf = Math.min(this.spaceFromWin(rcvwin), this.maxRcvBuf);
     if (buf > this.rcvBufSize) {
       this.rcvBufSize = buf;
       this.windowClamp = this.winFromSpace(buf);
@@ -2220,7 +2225,7 @@ export class TcpConnection {
 
   private makeReceiveBuffer(): void {
     this.disposeReceiveBuffer();
-    const capacity = Math.min(INITIAL_RCV_RING, this.config.receiveBufferSize);
+    const capacity = Math.min(INITIAL_RCV_RING, this.maxRcvBuf);
     this.rcvBuf = createReceiveBuffer({ width: 32, initialSeq: this.rcvNxt, capacity, maxHoles: MAX_HOLES }, this.config.kernel);
   }
 
