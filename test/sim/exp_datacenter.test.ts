@@ -137,7 +137,7 @@ describe("experiment 7: datacenter, fat tree with ECMP, permutation traffic matr
   });
 
   // The smallest fat tree, reported against the same goal, which it does not reach: TCP 61%,
-  // MPTCP 81% of the optimum, 1.33x over 6 seeds. What bounds it: at k=4 ECMP collisions cost TCP
+  // MPTCP 81% of the optimum, 1.34x over 6 seeds. What bounds it: at k=4 ECMP collisions cost TCP
   // less (max-min fair share on its hashed paths 63%, ~50% at k=8), and 4 subflows do not always
   // avoid a collision either: the best allocation on the subflows' hashed paths (an LP over the
   // traced paths) is 94% of the optimum, so 1.50x is the bound for a perfect transport. MPTCP's
