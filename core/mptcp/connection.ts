@@ -66,6 +66,13 @@ import type {
 } from "./types.ts";
 
 const OFF = Infinity;
+/** Linux tcp_wmem[0]: the base of an MPTCP socket's send buffer, to which its subflows' add. */
+const SNDBUF_BASE = 4096;
+/**
+ * Smallest autotuned connection-level send buffer: one burst of the default scheduler
+ * (MPTCP_SEND_BURST_SIZE, core/scheduler/linger.ts). Once a subflow is up the sum is above it.
+ */
+const MIN_SNDBUF = 65536;
 /** Shared copy-out buffer: what takeData returns is consumed synchronously by the subflow. */
 const SCRATCH: Uint8Array = new Uint8Array(65536);
 
@@ -263,9 +270,26 @@ export class MptcpConnection implements SubflowOwner {
   get readable(): number {
     return this.recvBuf?.readable ?? 0;
   }
-  /** Free space in the send buffer. */
+  /** Free space in the send buffer (bytes write() takes now): sendBufferLimit - unacked. */
   get writable(): number {
-    return this.finQueued || this.st === "CLOSED" ? 0 : this.config.sendBufferSize - this.sendBuf.buffered;
+    return this.finQueued || this.st === "CLOSED" ? 0 : Math.max(0, this.sendBufferLimit - this.sendBuf.buffered);
+  }
+  /**
+   * Size of the connection-level send buffer: config.sendBufferSize, or with
+   * config.sendBufferAutotune (default) Linux's msk sk_sndbuf (__mptcp_sync_sndbuf):
+   * tcp_wmem[0] + the sum of the subflows' autotuned send buffers (TcpConnection.sendBuffer),
+   * at least 64 KiB, at most config.sendBufferSize. It shrinks when a subflow closes.
+   */
+  get sendBufferLimit(): number {
+    const max = this.config.sendBufferSize;
+    if (this.config.sendBufferAutotune === false) return max;
+    let sum = SNDBUF_BASE;
+    const sfs = this.subflows;
+    for (let i = 0; i < sfs.length; i++) {
+      const t = sfs[i]!.tcp;
+      if (t.state !== "CLOSED") sum += t.sendBuffer;
+    }
+    return Math.min(max, Math.max(MIN_SNDBUF, sum));
   }
   /** Bytes written and not yet DATA_ACKed. */
   get unacked(): number {
@@ -394,9 +418,21 @@ export class MptcpConnection implements SubflowOwner {
     this.tick(now);
     if (this.finQueued || this.st === "CLOSED" || this.st === "CLOSE_WAIT" && this.finQueued) throw new InvalidStateError(`write() in ${this.st}${this.finQueued ? " after close" : ""}`);
     const sb = this.sendBuf;
-    const want = Math.min(this.config.sendBufferSize, sb.buffered + bytes.length);
-    if (want > sb.capacity) sb.grow(Math.min(this.config.sendBufferSize, Math.max(want, sb.capacity * 2)));
-    const n = sb.write(bytes, 0, bytes.length);
+    const limit = this.sendBufferLimit;
+    const room = limit - sb.buffered;
+    if (room <= 0) {
+      if (bytes.length > 0) this.writeBlocked = true;
+      return 0;
+    }
+    const take = Math.min(room, bytes.length);
+    // The ring grows geometrically (few copies) but not far past the limit: by doubling, at
+    // most to 5/4 of the limit in 64 KiB steps, never past sendBufferSize.
+    const want = sb.buffered + take;
+    if (want > sb.capacity) {
+      const slack = Math.ceil((limit * 1.25) / 65536) * 65536;
+      sb.grow(Math.min(this.config.sendBufferSize, Math.max(want, Math.min(sb.capacity * 2, slack))));
+    }
+    const n = sb.write(bytes, 0, take);
     this.sndEnd += BigInt(n);
     this.bytesWritten += n;
     if (n < bytes.length) this.writeBlocked = true;
@@ -710,6 +746,16 @@ export class MptcpConnection implements SubflowOwner {
 
   sfAfter(sf: Subflow, seg: TcpSegment, st: TcpState): void {
     afterSegment(this, sf, seg, st);
+    // The subflow's send buffer may have grown with its window (the connection's follows).
+    if (this.writeBlocked) this.checkWritable();
+  }
+
+  /** "writable" once a blocked write() would take bytes again (acknowledged data, a grown buffer). */
+  checkWritable(): void {
+    if (this.writeBlocked && this.writable > 0) {
+      this.writeBlocked = false;
+      this.push({ type: "writable" });
+    }
   }
 
   /** Time is an argument (DESIGN.md convention 1): every entry point records it first. */

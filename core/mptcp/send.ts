@@ -39,10 +39,7 @@ export function onDataAck(conn: MptcpConnection, sf: Subflow, ack: bigint, rawWi
       conn.bytesAckedTotal += n;
       conn.rtxBackoff = 0;
       conn.rtxAt = conn.sendBuf.buffered > 0 ? conn.curNow + dataRto(conn) : OFF;
-      if (conn.writeBlocked) {
-        conn.writeBlocked = false;
-        conn.push({ type: "writable" });
-      }
+      conn.checkWritable();
     }
     if (conn.finSent && !conn.finAcked && ack === conn.finDsn + 1n) conn.onFinAcked();
   }
@@ -250,10 +247,7 @@ export function onSubflowAcked(conn: MptcpConnection, sf: Subflow, meta: unknown
       if (n > 0) conn.una = upTo;
       if (n > 0) {
         conn.bytesAckedTotal += n;
-        if (conn.writeBlocked) {
-          conn.writeBlocked = false;
-          conn.push({ type: "writable" });
-        }
+        conn.checkWritable();
       }
     }
   }

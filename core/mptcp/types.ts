@@ -145,8 +145,15 @@ export interface MptcpConfig {
   noInitialJoin: boolean;
   /** Connection-level receive buffer (bytes). */
   receiveBufferSize: number;
-  /** Connection-level send buffer (bytes). */
+  /** Largest connection-level send buffer (bytes): what write() takes at most beyond DATA_ACK. */
   sendBufferSize: number;
+  /**
+   * Send-buffer autotuning (Linux, default on): write() takes up to the sum of the subflows'
+   * autotuned send buffers (Linux __mptcp_sync_sndbuf: tcp_wmem[0] 4 KiB + each subflow's
+   * 2 * max(cwnd, 10) segments, TcpConfig.sendBufferAutotune), at least 64 KiB (the default
+   * scheduler's burst), at most sendBufferSize. false: sendBufferSize.
+   */
+  sendBufferAutotune?: boolean;
   /** SYN retransmissions with MP_CAPABLE before the third SYN goes without (Linux: 2). */
   mpcSynRetries: number;
   /** Hard cap of subflows per connection (8). */
@@ -193,6 +200,7 @@ export const DEFAULT_MPTCP_CONFIG: Readonly<MptcpConfig> = Object.freeze({
   noInitialJoin: false,
   receiveBufferSize: 4 << 20,
   sendBufferSize: 4 << 20,
+  sendBufferAutotune: true,
   mpcSynRetries: 2,
   maxSubflows: 8,
   maxConnections: 4096,

@@ -6,13 +6,16 @@ export class SendBytes {
   private buf: Uint8Array;
   private head = 0;
   length = 0;
+  /** Bytes it takes at most (<= capacity): the autotuned send buffer (Linux sk_sndbuf). */
+  limit: number;
 
   constructor(readonly capacity: number) {
     this.buf = new Uint8Array(Math.min(capacity, 64 * 1024));
+    this.limit = capacity;
   }
 
   get free(): number {
-    return this.capacity - this.length;
+    return Math.max(0, this.limit - this.length);
   }
 
   private ensure(size: number): void {
@@ -62,4 +65,20 @@ export class SendBytes {
     this.length -= k;
     if (this.length === 0) this.head = 0;
   }
+}
+
+/** Segments Linux's send-buffer autotuning counts at least (TCP_INIT_CWND). */
+const SNDBUF_MIN_SEGS = 10;
+
+/**
+ * Linux's tcp_sndbuf_expand: the send buffer a connection with a congestion window of `cwndSegs`
+ * segments of `mss` bytes wants, 2 * max(cwnd, 10) segments of buffer memory per MSS-sized skb,
+ * roundup_pow_of_two(mss + MAX_TCP_HEADER 320 + skb_shared_info 320) + sk_buff 256 (x86-64):
+ * 4352 bytes for MSS 1460, so 87040 bytes for the initial window. (Linux also counts
+ * reordering + 1 segments; its default reordering, 3, is below the 10.) The bytes it bounds here
+ * are payload, as the queue Linux bounds is, near enough, for the large skbs a bulk writer makes.
+ */
+export function sndbufFor(cwndSegs: number, mss: number): number {
+  const perMss = 2 ** Math.ceil(Math.log2(mss + 640)) + 256;
+  return 2 * Math.max(SNDBUF_MIN_SEGS, cwndSegs) * perMss;
 }

@@ -7,6 +7,7 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   mtu: 1500,
   ipv6: false,
   sendBufferSize: 4 * 1024 * 1024,
+  sendBufferAutotune: true,
   receiveBufferSize: 6 * 1024 * 1024,
   windowScaling: true,
   sack: true,

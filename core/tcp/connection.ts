@@ -19,7 +19,7 @@ import type { ReceiveBuffer } from "../kernels/types.ts";
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax } from "../wire/seq.ts";
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from "../wire/types.ts";
 import type { SackBlock, TcpOptions, TcpSegment } from "../wire/types.ts";
-import { SendBytes } from "./buffers.ts";
+import { SendBytes, sndbufFor } from "./buffers.ts";
 import { DEFAULT_TCP_CONFIG, windowScaleFor } from "./config.ts";
 import { RttEstimator } from "./rtt.ts";
 import { Scoreboard, TxSeg } from "./scoreboard.ts";
@@ -149,6 +149,14 @@ export class TcpConnection {
   private sndMss = 536;
   private readonly advMss: number;
   private readonly sendQ: SendBytes;
+  /**
+   * Linux sk_sndbuf: the send buffer autotuned with the congestion window (tcp_sndbuf_expand),
+   * never shrinking, at most config.sendBufferSize. It bounds write() when
+   * config.sendBufferAutotune is on (not for a subflow driven by pullData: its owner bounds the
+   * data, and sums this over its subflows).
+   */
+  private sndBuf: number;
+  private readonly sndBufAuto: boolean;
   private readonly sb = new Scoreboard();
   /** Bytes in sendQ already sent once (sendQ index of the next new byte). */
   private sentBytes = 0;
@@ -311,6 +319,11 @@ export class TcpConnection {
     this.advMss = Math.min(cfg.mss, cfg.mtu - (cfg.ipv6 ? 40 : 20) - 20);
     this.ourWscale = cfg.windowScaling ? windowScaleFor(cfg.receiveBufferSize) : 0;
     this.sendQ = new SendBytes(cfg.sendBufferSize);
+    this.sndBufAuto = cfg.sendBufferAutotune !== false && !opts.upper?.pullData;
+    // From the start the size Linux gives it once the connection is established (Linux: 16 KiB
+    // before, but its writes wait for the connection; ours are taken in SYN_SENT too).
+    this.sndBuf = Math.min(cfg.sendBufferSize, sndbufFor(0, this.advMss));
+    if (this.sndBufAuto) this.sendQ.limit = this.sndBuf;
     this.maxRcvBuf = Math.max(MIN_RCV_BUF, cfg.receiveBufferSize);
     this.rcvBufSize = Math.min(INITIAL_RCV_BUF, this.maxRcvBuf);
     this.rtt = new RttEstimator(cfg.initialRtoUs, cfg.minRtoUs, cfg.maxRtoUs);
@@ -341,6 +354,14 @@ export class TcpConnection {
   /** Bytes written but not yet acknowledged. */
   get unacked(): number {
     return this.sendQ.length;
+  }
+
+  /**
+   * The autotuned send-buffer size in bytes (Linux sk_sndbuf after tcp_sndbuf_expand), at most
+   * config.sendBufferSize; write() takes up to it when config.sendBufferAutotune is on.
+   */
+  get sendBuffer(): number {
+    return this.sndBuf;
   }
 
   /** The effective send MSS (payload bytes per segment). */
@@ -932,6 +953,7 @@ export class TcpConnection {
     this.go(this.st === "SYN_SENT" ? "RCV_SYN_ACK" : "RCV_ACK_OF_SYN");
     this.lrcvTime = now;
     this.initBufferSpace(now);
+    this.expandSndBuf();
     this.push({ type: "connected" });
     if (this.sendQ.free > 0) this.push({ type: "writable" });
     if (this.config.keepalive) this.setTimer(TcpTimer.Keepalive, now + this.config.keepaliveIdleUs);
@@ -1194,6 +1216,15 @@ export class TcpConnection {
     this.rcvWndVal = space;
     this.rcvSsthresh = space;
     return space;
+  }
+
+  /** Linux tcp_sndbuf_expand: the send buffer for the current congestion window (it never shrinks). */
+  private expandSndBuf(): void {
+    const cwnd = this.ccImpl?.cwnd ?? this.config.initialWindowSegments * this.sndMss;
+    const want = Math.min(this.config.sendBufferSize, sndbufFor(Math.ceil(cwnd / this.sndMss), this.sndMss));
+    if (want <= this.sndBuf) return;
+    this.sndBuf = want;
+    if (this.sndBufAuto) this.sendQ.limit = want;
   }
 
   /** Linux tcp_init_buffer_space, when the connection is established. */
@@ -1488,6 +1519,7 @@ export class TcpConnection {
       return false;
     }
     const acked = seqGt(ack, this.sndUna) ? seqDiff(ack, this.sndUna) : 0;
+    let queueShrunk = false;
     // Window update (RFC 9293 3.10.7.4: SND.WL1 / SND.WL2), widened like Linux's
     // tcp_may_update_window: an ACK that advances SND.UNA also updates the window even when it
     // rides on an older SEG.SEQ (a retransmission of the peer's), else after peer-side loss we
@@ -1575,6 +1607,7 @@ export class TcpConnection {
         this.writeBlocked = false;
         this.push({ type: "writable" });
       }
+      queueShrunk = dataAcked > 0;
       if (metaAcked) for (const m of metaAcked) this.upper!.acked!(m);
     } else if (
       !ackOnly && seg.payload.length === 0 && !(h.flags & (TCP_SYN | TCP_FIN)) && ack === this.sndUna &&
@@ -1639,6 +1672,15 @@ export class TcpConnection {
       if (this.sackOk) this.maybeEnterRecovery(now);
     }
     if (wasRecovery && this.caState === "recovery") this.prrOnAck(deliveredNow + renoDup);
+    // Linux tcp_new_space: acknowledged data left the queue; grow the send buffer with the
+    // window unless the congestion window is what limits the sender (tcp_should_expand_sndbuf).
+    if (queueShrunk && this.sndBuf < this.config.sendBufferSize && this.inFlight() < (cc ? cc.cwnd : this.config.initialWindowSegments * this.sndMss)) {
+      this.expandSndBuf();
+      if (this.writeBlocked && this.sendQ.free > 0 && canSendData(this.st)) {
+        this.writeBlocked = false;
+        this.push({ type: "writable" });
+      }
+    }
 
     // Timers: RFC 6298 5.2 / 5.3.
     if (this.sndNxt === this.sndUna) {

@@ -59,7 +59,14 @@ export interface TcpConfig {
   mtu: number;
   /** IPv6 (40-byte IP header) rather than IPv4 (20). */
   ipv6: boolean;
+  /** Largest send buffer (Linux tcp_wmem[2]): what write() takes at most beyond SND.UNA. */
   sendBufferSize: number;
+  /**
+   * Send-buffer autotuning (Linux, default on): write() takes up to 2 * max(cwnd, 10) segments of
+   * Linux's per-segment buffer memory (tcp_sndbuf_expand: 87040 bytes at MSS 1460 and IW10),
+   * grown as the congestion window grows, never above sendBufferSize. false: sendBufferSize.
+   */
+  sendBufferAutotune?: boolean;
   /**
    * Largest receive buffer (Linux tcp_rmem[2]; the window scale is chosen for it). A connection
    * starts with min(128 KiB, this) (tcp_rmem[1]) and receive-buffer autotuning grows it with the

@@ -240,14 +240,26 @@ describe("schedulers on finite objects (reported): 10 Mbit/s 10 ms + 5 Mbit/s 10
     const done: number[] = [];
     let rx = 0;
     const obj = new Uint8Array(size);
+    // The application writes each object as the send buffer takes it (autotuned, it may be
+    // smaller than an object: the rest goes as acknowledgements make room, as a blocking send).
+    let pending = 0;
+    const pump = (now: number): void => {
+      while (c && pending > 0) {
+        const n = c.write(now, obj.subarray(0, Math.min(pending, size)));
+        if (n === 0) break;
+        pending -= n;
+      }
+    };
     for (let i = 0; i < N; i++) {
       net.sim.at(1_000_000 + i * 500_000, (now) => {
         sentAt.push(now);
-        assert.equal(c!.write(now, obj), size);
+        pending += size;
+        pump(now);
       });
     }
-    net.client.app = () => {
+    net.client.app = (now) => {
       if (c) while (c.pollEvent() !== undefined);
+      pump(now);
     };
     const buf = new Uint8Array(1 << 20);
     net.server.app = (now) => {
